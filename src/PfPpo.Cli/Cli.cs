@@ -1,0 +1,21 @@
+using System.CommandLine;
+using PfPpo.Cli.Commands;
+
+namespace PfPpo.Cli;
+
+/// <summary>The <c>pfppo</c> command tree. Each subcommand lives in Commands/ and is registered here.</summary>
+public static class Cli
+{
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("PfPpo: RLHF with Policy Filtration for PPO (PF-PPO) for code-generating language models.");
+        foreach (Command command in new[]
+        {
+            InfoCommand.Create(),
+        })
+        {
+            root.Subcommands.Add(command);
+        }
+        return root;
+    }
+}

@@ -1,0 +1,4 @@
+using System.CommandLine;
+using PfPpo.Cli;
+
+return Cli.Build().Parse(args).Invoke();
