@@ -12,6 +12,7 @@ public static class Cli
         foreach (Command command in new[]
         {
             InfoCommand.Create(),
+            TasksCommand.Create(),
         })
         {
             root.Subcommands.Add(command);
