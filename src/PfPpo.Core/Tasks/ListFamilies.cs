@@ -51,7 +51,7 @@ internal sealed class IndexFamily() : TaskFamily("index", difficulty: 1, wording
     protected override FunctionSpec Create(Random random, int wording)
     {
         int variant = random.Next(4);
-        long k = random.Int(1, 4);
+        long k = random.Int(2, 4);
         string a = variant < 2 ? random.Pick(ListAggregateFamily.ListArgs) : random.Pick((IReadOnlyList<string>)["s", "text", "word"]);
         string description = (variant, wording) switch
         {

@@ -237,7 +237,7 @@ internal sealed class CountCharsFamily() : TaskFamily("count_chars", difficulty:
 /// <summary>Word-level operations on a sentence: word count, longest word, reversed word order, acronym.</summary>
 internal sealed class WordsFamily() : TaskFamily("words", difficulty: 2, wordings: 3)
 {
-    private static readonly IReadOnlyList<string> Args = ["s", "text", "sentence", "line"];
+    private static readonly IReadOnlyList<string> Args = ["s", "text", "phrase", "line"];
 
     protected override FunctionSpec Create(Random random, int wording)
     {

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 
@@ -21,13 +23,12 @@ public static class TaskJsonl
         {
             using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
             {
-                foreach (CodeTask task in tasks)
+                using (var writer = new StreamWriter(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), leaveOpen: true) { NewLine = "\n" })
                 {
-                    using (var writer = new Utf8JsonWriter(stream, WriterOptions))
+                    foreach (CodeTask task in tasks)
                     {
-                        WriteTask(writer, task);
+                        writer.WriteLine(Serialize(task));
                     }
-                    stream.WriteByte((byte)'\n');
                 }
                 stream.Flush(flushToDisk: true);
             }
@@ -37,6 +38,25 @@ public static class TaskJsonl
         {
             File.Delete(temporary);
         }
+    }
+
+    /// <summary>One task as a single line of JSON (no trailing newline).</summary>
+    public static string Serialize(CodeTask task)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            WriteTask(writer, task);
+        }
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>Parses one line of a task file; throws <see cref="JsonException"/> or <see cref="FormatException"/> on bad input.</summary>
+    public static CodeTask Deserialize(string line)
+    {
+        using JsonDocument document = JsonDocument.Parse(line);
+        return ReadTask(document.RootElement);
     }
 
     /// <summary>
@@ -60,8 +80,7 @@ public static class TaskJsonl
             }
             try
             {
-                using JsonDocument document = JsonDocument.Parse(line);
-                tasks.Add(ReadTask(document.RootElement));
+                tasks.Add(Deserialize(line));
             }
             catch (Exception e) when (e is JsonException or FormatException)
             {
