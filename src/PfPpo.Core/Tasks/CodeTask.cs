@@ -1,4 +1,4 @@
-using System.Text.Json;
+using PfPpo.Evaluation;
 
 namespace PfPpo.Tasks;
 
@@ -28,8 +28,3 @@ public sealed record CodeTask(
     int Wording,
     int Difficulty,
     bool HeldOut);
-
-/// <summary>One structured test: call the entry point with <paramref name="Input"/> and compare with <paramref name="Output"/>.</summary>
-/// <param name="Input">The positional arguments (JSON values: arrays, objects with string keys, strings, integers, booleans, null).</param>
-/// <param name="Output">The expected return value.</param>
-public sealed record IoTest(IReadOnlyList<JsonElement> Input, JsonElement Output);

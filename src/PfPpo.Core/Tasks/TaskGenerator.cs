@@ -1,4 +1,5 @@
 using System.Text;
+using PfPpo.Evaluation;
 
 namespace PfPpo.Tasks;
 
@@ -49,8 +50,8 @@ public static class TaskGenerator
     public static CodeTask ToTask(string taskId, TaskFamily family, int wording, bool heldOut, FunctionSpec spec, int examples)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(examples, 1);
-        IoTest[] ioTests = [.. spec.Inputs.Select(args => new IoTest([.. args.Select(PyValue.ToJson)], PyValue.ToJson(spec.Evaluate(args))))];
-        string Call(IoTest test) => $"{spec.Name}({string.Join(", ", test.Input.Select(PyValue.ToPython))})";
+        IoTest[] ioTests = [.. spec.Inputs.Select(args => new IoTest(PyValue.ToJson(args), PyValue.ToJson(spec.Evaluate(args))))];
+        static string Arguments(IoTest test) => string.Join(", ", test.Input.EnumerateArray().Select(PyValue.ToPython));
 
         var prompt = new StringBuilder();
         prompt.Append("def ").Append(spec.Name).Append('(')
@@ -64,7 +65,7 @@ public static class TaskGenerator
         }
         foreach (IoTest example in ioTests.Take(examples))
         {
-            prompt.Append("    >>> ").Append(Call(example)).Append('\n');
+            prompt.Append("    >>> ").Append(spec.Name).Append('(').Append(Arguments(example)).Append(")\n");
             prompt.Append("    ").Append(PyValue.ToPython(example.Output)).Append('\n');
         }
         prompt.Append("    \"\"\"\n");
@@ -78,7 +79,7 @@ public static class TaskGenerator
         var test = new StringBuilder("\n\ndef check(candidate):\n");
         foreach (IoTest io in ioTests)
         {
-            test.Append("    assert candidate(").AppendJoin(", ", io.Input.Select(PyValue.ToPython))
+            test.Append("    assert candidate(").Append(Arguments(io))
                 .Append(") == ").Append(PyValue.ToPython(io.Output)).Append('\n');
         }
 

@@ -2,12 +2,15 @@ using System.Buffers;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using PfPpo.Evaluation;
 
 namespace PfPpo.Tasks;
 
 /// <summary>
-/// Reads and writes task files: one JSON object a line with the HumanEval fields (task_id, prompt,
-/// canonical_solution, test, entry_point) plus io_tests, family, wording, difficulty and held_out.
+/// Reads and writes the generated benchmark's files: one JSON object a line with the HumanEval fields (task_id,
+/// prompt, canonical_solution, test, entry_point), io_tests, and the metadata family, wording, difficulty and
+/// held_out. To score any benchmark (ours, HumanEval, MBPP) load it with <see cref="ProblemSet.Load"/>; this reader
+/// is for the generated files with their metadata (SFT data, per-family analysis).
 /// </summary>
 public static class TaskJsonl
 {
@@ -40,6 +43,26 @@ public static class TaskJsonl
         }
     }
 
+    /// <summary>Reads a task file. Throws <see cref="DataFormatException"/> (<c>file:line: what is wrong</c>) or <see cref="FileNotFoundException"/>.</summary>
+    public static IReadOnlyList<CodeTask> Read(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"{path}: no such task file", path);
+        }
+        var tasks = new List<CodeTask>();
+        int lineNumber = 0;
+        foreach (string line in File.ReadLines(path))
+        {
+            lineNumber++;
+            if (!string.IsNullOrWhiteSpace(line))
+            {
+                tasks.Add(Deserialize(line, $"{path}:{lineNumber}"));
+            }
+        }
+        return tasks;
+    }
+
     /// <summary>One task as a single line of JSON (no trailing newline).</summary>
     public static string Serialize(CodeTask task)
     {
@@ -47,125 +70,84 @@ public static class TaskJsonl
         var buffer = new ArrayBufferWriter<byte>();
         using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
         {
-            WriteTask(writer, task);
+            writer.WriteStartObject();
+            writer.WriteString("task_id", task.TaskId);
+            writer.WriteString("prompt", task.Prompt);
+            writer.WriteString("canonical_solution", task.CanonicalSolution);
+            writer.WriteString("test", task.Test);
+            writer.WriteString("entry_point", task.EntryPoint);
+            writer.WriteStartArray("io_tests");
+            foreach (IoTest io in task.IoTests)
+            {
+                writer.WriteStartObject();
+                writer.WritePropertyName("input");
+                io.Input.WriteTo(writer);
+                writer.WritePropertyName("output");
+                io.Output.WriteTo(writer);
+                writer.WriteEndObject();
+            }
+            writer.WriteEndArray();
+            writer.WriteString("family", task.Family);
+            writer.WriteNumber("wording", task.Wording);
+            writer.WriteNumber("difficulty", task.Difficulty);
+            writer.WriteBoolean("held_out", task.HeldOut);
+            writer.WriteEndObject();
         }
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
-    /// <summary>Parses one line of a task file; throws <see cref="JsonException"/> or <see cref="FormatException"/> on bad input.</summary>
-    public static CodeTask Deserialize(string line)
+    /// <summary>Parses one line; <paramref name="where"/> (such as <c>file:line</c>) prefixes every <see cref="DataFormatException"/>.</summary>
+    public static CodeTask Deserialize(string line, string where)
     {
-        using JsonDocument document = JsonDocument.Parse(line);
-        return ReadTask(document.RootElement);
-    }
-
-    /// <summary>
-    /// Reads a task file. Plain HumanEval files load too: io_tests then is empty, family "", wording 0,
-    /// difficulty 0 and held_out false. Throws <see cref="InvalidDataException"/> naming the file and line of bad input.
-    /// </summary>
-    public static IReadOnlyList<CodeTask> Read(string path)
-    {
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"task file not found: {path}", path);
-        }
-        var tasks = new List<CodeTask>();
-        int lineNumber = 0;
-        foreach (string line in File.ReadLines(path))
-        {
-            lineNumber++;
-            if (string.IsNullOrWhiteSpace(line))
-            {
-                continue;
-            }
-            try
-            {
-                tasks.Add(Deserialize(line));
-            }
-            catch (Exception e) when (e is JsonException or FormatException)
-            {
-                throw new InvalidDataException($"{path}:{lineNumber}: {e.Message}", e);
-            }
-        }
-        return tasks;
-    }
-
-    private static void WriteTask(Utf8JsonWriter writer, CodeTask task)
-    {
-        writer.WriteStartObject();
-        writer.WriteString("task_id", task.TaskId);
-        writer.WriteString("prompt", task.Prompt);
-        writer.WriteString("canonical_solution", task.CanonicalSolution);
-        writer.WriteString("test", task.Test);
-        writer.WriteString("entry_point", task.EntryPoint);
-        writer.WriteStartArray("io_tests");
-        foreach (IoTest io in task.IoTests)
-        {
-            writer.WriteStartObject();
-            writer.WriteStartArray("input");
-            foreach (JsonElement argument in io.Input)
-            {
-                argument.WriteTo(writer);
-            }
-            writer.WriteEndArray();
-            writer.WritePropertyName("output");
-            io.Output.WriteTo(writer);
-            writer.WriteEndObject();
-        }
-        writer.WriteEndArray();
-        writer.WriteString("family", task.Family);
-        writer.WriteNumber("wording", task.Wording);
-        writer.WriteNumber("difficulty", task.Difficulty);
-        writer.WriteBoolean("held_out", task.HeldOut);
-        writer.WriteEndObject();
-    }
-
-    private static CodeTask ReadTask(JsonElement root)
-    {
+        using JsonDocument document = JsonLines.Parse(line, where);
+        JsonElement root = document.RootElement;
         if (root.ValueKind != JsonValueKind.Object)
         {
-            throw new FormatException($"expected a JSON object, got {root.ValueKind}");
+            throw new DataFormatException($"{where}: expected a JSON object, got {root.ValueKind}");
         }
-        var ioTests = new List<IoTest>();
-        if (root.TryGetProperty("io_tests", out JsonElement tests))
+        JsonElement tests = Required(root, "io_tests", where, "an array", JsonValueKind.Array);
+        var ioTests = new List<IoTest>(tests.GetArrayLength());
+        foreach (JsonElement test in tests.EnumerateArray())
         {
-            if (tests.ValueKind != JsonValueKind.Array)
+            if (test.ValueKind != JsonValueKind.Object
+                || !test.TryGetProperty("input", out JsonElement input) || input.ValueKind != JsonValueKind.Array
+                || !test.TryGetProperty("output", out JsonElement output))
             {
-                throw new FormatException("field 'io_tests' must be an array");
+                throw new DataFormatException($"{where}: io_tests[{ioTests.Count}] must be an object with an 'input' array and an 'output'");
             }
-            int index = 0;
-            foreach (JsonElement test in tests.EnumerateArray())
-            {
-                if (test.ValueKind != JsonValueKind.Object
-                    || !test.TryGetProperty("input", out JsonElement input) || input.ValueKind != JsonValueKind.Array
-                    || !test.TryGetProperty("output", out JsonElement output))
-                {
-                    throw new FormatException($"io_tests[{index}] must be an object with an 'input' array and an 'output'");
-                }
-                ioTests.Add(new IoTest([.. input.EnumerateArray().Select(e => e.Clone())], output.Clone()));
-                index++;
-            }
+            ioTests.Add(new IoTest(input.Clone(), output.Clone()));
         }
         return new CodeTask(
-            RequiredString(root, "task_id"),
-            RequiredString(root, "prompt"),
-            RequiredString(root, "canonical_solution"),
-            RequiredString(root, "test"),
-            RequiredString(root, "entry_point"),
+            RequiredString(root, "task_id", where),
+            RequiredString(root, "prompt", where),
+            RequiredString(root, "canonical_solution", where),
+            RequiredString(root, "test", where),
+            RequiredString(root, "entry_point", where),
             ioTests,
-            root.TryGetProperty("family", out JsonElement family) ? family.GetString() ?? "" : "",
-            OptionalInt(root, "wording"),
-            OptionalInt(root, "difficulty"),
-            root.TryGetProperty("held_out", out JsonElement heldOut) && heldOut.ValueKind == JsonValueKind.True);
+            RequiredString(root, "family", where),
+            RequiredInt(root, "wording", where),
+            RequiredInt(root, "difficulty", where),
+            Required(root, "held_out", where, "a boolean", JsonValueKind.True, JsonValueKind.False).ValueKind == JsonValueKind.True);
     }
 
-    private static string RequiredString(JsonElement root, string name) =>
-        root.TryGetProperty(name, out JsonElement value) && value.ValueKind == JsonValueKind.String
-            ? value.GetString()!
-            : throw new FormatException($"missing or non-string field '{name}'");
+    private static JsonElement Required(JsonElement root, string name, string where, string expected, params JsonValueKind[] kinds)
+    {
+        if (!root.TryGetProperty(name, out JsonElement value))
+        {
+            throw new DataFormatException($"{where}: missing field '{name}'");
+        }
+        if (!kinds.Contains(value.ValueKind))
+        {
+            throw new DataFormatException($"{where}: field '{name}' must be {expected}, got {value.ValueKind}");
+        }
+        return value;
+    }
 
-    private static int OptionalInt(JsonElement root, string name) =>
-        !root.TryGetProperty(name, out JsonElement value) ? 0
-        : value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out int number) ? number
-        : throw new FormatException($"field '{name}' must be an integer");
+    private static string RequiredString(JsonElement root, string name, string where) =>
+        Required(root, name, where, "a string", JsonValueKind.String).GetString()!;
+
+    private static int RequiredInt(JsonElement root, string name, string where) =>
+        Required(root, name, where, "an integer", JsonValueKind.Number).TryGetInt32(out int value)
+            ? value
+            : throw new DataFormatException($"{where}: field '{name}' must be an integer");
 }

@@ -79,7 +79,7 @@ public class TaskGeneratorTests
             Assert.StartsWith("\n\ndef check(candidate):\n", task.Test);
             Assert.InRange(task.IoTests.Count, 5, 10);
             Assert.Equal(task.IoTests.Count, task.Test.Split('\n').Count(l => l.StartsWith("    assert candidate(", StringComparison.Ordinal)));
-            Assert.Equal(task.IoTests.Count, task.IoTests.Select(io => JsonSerializer.Serialize(io.Input)).Distinct().Count());
+            Assert.Equal(task.IoTests.Count, task.IoTests.Select(io => io.Input.GetRawText()).Distinct().Count());
             Assert.Equal(TaskFamilies.Get(task.Family).Difficulty, task.Difficulty);
             Assert.InRange(task.Wording, 0, TaskFamilies.Get(task.Family).Wordings - 1);
         });
@@ -100,7 +100,8 @@ public class TaskGeneratorTests
         }
         Assert.All(Splits.Test.SelectMany(t => t.IoTests), io =>
         {
-            Assert.All(io.Input, CheckValue);
+            Assert.Equal(JsonValueKind.Array, io.Input.ValueKind);
+            CheckValue(io.Input);
             CheckValue(io.Output);
         });
     }

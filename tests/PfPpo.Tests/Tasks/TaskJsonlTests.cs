@@ -1,3 +1,4 @@
+using PfPpo.Evaluation;
 using PfPpo.Tasks;
 
 namespace PfPpo.Tests.Tasks;
@@ -21,31 +22,18 @@ public sealed class TaskJsonlTests : IDisposable
         Assert.Equal([Path.GetFileName(path)], Directory.GetFiles(_dir).Select(Path.GetFileName));
     }
 
-    [Fact]
-    public void PlainHumanEvalLinesLoad()
-    {
-        string path = Path.Combine(_dir, "he.jsonl");
-        File.WriteAllText(path, """
-            {"task_id": "HumanEval/0", "prompt": "def f(x):\n", "canonical_solution": "    return x\n", "test": "def check(candidate):\n    assert candidate(1) == 1\n", "entry_point": "f"}
-
-            """);
-        CodeTask task = Assert.Single(TaskJsonl.Read(path));
-        Assert.Equal("HumanEval/0", task.TaskId);
-        Assert.Empty(task.IoTests);
-        Assert.Equal("", task.Family);
-    }
-
     [Theory]
-    [InlineData("{\"task_id\": \"x\"}", "missing or non-string field 'prompt'")]
-    [InlineData("not json", "")]
+    [InlineData("{\"task_id\": \"x\", \"io_tests\": []}", "missing field 'prompt'")]
+    [InlineData("{\"task_id\":\"HumanEval/0\",\"prompt\":\"p\",\"canonical_solution\":\"c\",\"test\":\"t\",\"entry_point\":\"f\"}", "missing field 'io_tests'")]
+    [InlineData("not json", "invalid JSON")]
     [InlineData("{\"task_id\":\"a\",\"prompt\":\"p\",\"canonical_solution\":\"c\",\"test\":\"t\",\"entry_point\":\"f\",\"io_tests\":[{\"input\":1}]}", "io_tests[0]")]
-    [InlineData("{\"task_id\":\"a\",\"prompt\":\"p\",\"canonical_solution\":\"c\",\"test\":\"t\",\"entry_point\":\"f\",\"wording\":\"x\"}", "field 'wording' must be an integer")]
+    [InlineData("{\"task_id\":\"a\",\"prompt\":\"p\",\"canonical_solution\":\"c\",\"test\":\"t\",\"entry_point\":\"f\",\"io_tests\":[],\"family\":\"linear\",\"wording\":\"x\",\"difficulty\":1,\"held_out\":false}", "field 'wording' must be an integer, got String")]
     public void BadLinesNameFileLineAndField(string badLine, string message)
     {
         string path = Path.Combine(_dir, "bad.jsonl");
         TaskSplits splits = TaskGenerator.Generate(seed: 3, trainCount: 1, testCount: 0);
         File.WriteAllLines(path, [TaskJsonl.Serialize(splits.Train[0]), badLine]);
-        var error = Assert.Throws<InvalidDataException>(() => TaskJsonl.Read(path));
+        var error = Assert.Throws<DataFormatException>(() => TaskJsonl.Read(path));
         Assert.StartsWith($"{path}:2: ", error.Message);
         Assert.Contains(message, error.Message);
     }
