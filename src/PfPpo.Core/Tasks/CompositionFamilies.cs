@@ -7,7 +7,7 @@ internal sealed class FilterSumFamily() : TaskFamily("filter_sum", difficulty: 3
 {
     protected override FunctionSpec Create(Random random, int wording)
     {
-        string xs = random.Pick(ListAggregateFamily.ListArgs);
+        string xs = random.Pick(TaskRandom.ListNames);
         int variant = random.Next(4);
         long t = random.Int(-3, 8);
         string which = variant switch { 0 => "the even numbers", 1 => "the odd numbers", 2 => $"the numbers greater than {t}", _ => "the squares of the numbers" };
@@ -37,7 +37,7 @@ internal sealed class FilterMapFamily() : TaskFamily("filter_map", difficulty: 3
 {
     protected override FunctionSpec Create(Random random, int wording)
     {
-        string xs = random.Pick(ListAggregateFamily.ListArgs);
+        string xs = random.Pick(TaskRandom.ListNames);
         int variant = random.Next(3);
         long k = random.Int(2, 5), t = random.Int(0, 8);
         string description = (variant, wording) switch
@@ -119,7 +119,7 @@ internal sealed class SortSelectFamily() : TaskFamily("sort_select", difficulty:
 {
     protected override FunctionSpec Create(Random random, int wording)
     {
-        string xs = random.Pick(ListAggregateFamily.ListArgs);
+        string xs = random.Pick(TaskRandom.ListNames);
         int variant = random.Next(3);
         long k = random.Int(2, 3);
         string description = (variant, wording) switch
@@ -163,7 +163,7 @@ internal sealed class SequenceFamily() : TaskFamily("sequence", difficulty: 3, w
 {
     protected override FunctionSpec Create(Random random, int wording)
     {
-        string xs = random.Pick(ListAggregateFamily.ListArgs);
+        string xs = random.Pick(TaskRandom.ListNames);
         int variant = random.Next(3);
         string description = (variant, wording) switch
         {

@@ -5,11 +5,9 @@ namespace PfPpo.Tasks;
 /// <summary>Look-ups on a dict: get with a default, membership, sum of values.</summary>
 internal sealed class DictLookupFamily() : TaskFamily("dict_lookup", difficulty: 2, wordings: 3)
 {
-    internal static readonly IReadOnlyList<string> DictArgs = ["d", "counts", "prices", "scores", "stock"];
-
     protected override FunctionSpec Create(Random random, int wording)
     {
-        string d = random.Pick(DictArgs);
+        string d = random.Pick(TaskRandom.DictNames);
         string key = random.Pick((IReadOnlyList<string>)["key", "name", "item"]);
         int variant = random.Next(3);
         long fallback = random.Int(-1, 5);
@@ -108,7 +106,7 @@ internal sealed class DictQueryFamily() : TaskFamily("dict_query", difficulty: 3
 {
     protected override FunctionSpec Create(Random random, int wording)
     {
-        string d = random.Pick(DictLookupFamily.DictArgs);
+        string d = random.Pick(TaskRandom.DictNames);
         int variant = random.Next(3);
         long t = random.Int(0, 10), m = random.Int(2, 5);
         string description = (variant, wording) switch

@@ -5,11 +5,9 @@ namespace PfPpo.Tasks;
 /// <summary>sum, max, min or len of a list.</summary>
 internal sealed class ListAggregateFamily() : TaskFamily("list_aggregate", difficulty: 1, wordings: 3)
 {
-    internal static readonly IReadOnlyList<string> ListArgs = ["xs", "nums", "numbers", "values", "items"];
-
     protected override FunctionSpec Create(Random random, int wording)
     {
-        string xs = random.Pick(ListArgs);
+        string xs = random.Pick(TaskRandom.ListNames);
         int variant = random.Next(4);
         string description = (variant, wording) switch
         {
@@ -52,7 +50,7 @@ internal sealed class IndexFamily() : TaskFamily("index", difficulty: 1, wording
     {
         int variant = random.Next(4);
         long k = random.Int(2, 4);
-        string a = variant < 2 ? random.Pick(ListAggregateFamily.ListArgs) : random.Pick((IReadOnlyList<string>)["s", "text", "word"]);
+        string a = variant < 2 ? random.Pick(TaskRandom.ListNames) : random.Pick((IReadOnlyList<string>)["s", "text", "word"]);
         string description = (variant, wording) switch
         {
             (0, 0) => $"Return the first element of {a}.",
@@ -94,7 +92,7 @@ internal sealed class MapListFamily() : TaskFamily("map_list", difficulty: 2, wo
 {
     protected override FunctionSpec Create(Random random, int wording)
     {
-        string xs = random.Pick(ListAggregateFamily.ListArgs);
+        string xs = random.Pick(TaskRandom.ListNames);
         int variant = random.Next(4);
         long k = random.Int(2, 9);
         string description = (variant, wording) switch
@@ -131,7 +129,7 @@ internal sealed class FilterListFamily() : TaskFamily("filter_list", difficulty:
 {
     protected override FunctionSpec Create(Random random, int wording)
     {
-        string xs = random.Pick(ListAggregateFamily.ListArgs);
+        string xs = random.Pick(TaskRandom.ListNames);
         int variant = random.Next(5);
         long t = random.Int(-5, 10), k = random.Int(3, 5);
         string description = (variant, wording) switch
@@ -173,7 +171,7 @@ internal sealed class CountIfFamily() : TaskFamily("count_if", difficulty: 2, wo
 {
     protected override FunctionSpec Create(Random random, int wording)
     {
-        string xs = random.Pick(ListAggregateFamily.ListArgs);
+        string xs = random.Pick(TaskRandom.ListNames);
         int variant = random.Next(4);
         long t = random.Int(-5, 10);
         string what = variant switch { 0 => $"greater than {t}", 1 => $"equal to {t}", 2 => "even", _ => "negative" };

@@ -110,6 +110,12 @@ internal static class TaskRandom
         "a", "an", "the", "is", "on", "in", "at", "to", "of", "and",
     ];
 
+    /// <summary>Parameter names for a list of integers.</summary>
+    public static readonly IReadOnlyList<string> ListNames = ["xs", "nums", "numbers", "values", "items"];
+
+    /// <summary>Parameter names for a dict from names to integers.</summary>
+    public static readonly IReadOnlyList<string> DictNames = ["d", "counts", "prices", "scores", "stock"];
+
     public static T Pick<T>(this Random random, IReadOnlyList<T> items) => items[random.Next(items.Count)];
 
     /// <summary>A uniform integer in [<paramref name="low"/>, <paramref name="high"/>], both inclusive.</summary>

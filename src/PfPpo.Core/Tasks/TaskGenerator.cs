@@ -23,6 +23,9 @@ public static class TaskGenerator
     /// <summary>The docstring's width before it wraps, as in HumanEval.</summary>
     private const int DocstringWidth = 100;
 
+    /// <summary>Candidates a test draw makes while looking for a signature and description unseen in training.</summary>
+    private const int HeaderRetries = 30;
+
     /// <summary>Generates both splits from <see cref="TaskFamilies.All"/>.</summary>
     public static TaskSplits Generate(int seed = DefaultSeed, int trainCount = DefaultTrainCount, int testCount = DefaultTestCount) =>
         Generate(TaskFamilies.All, seed, trainCount, testCount);
@@ -36,12 +39,10 @@ public static class TaskGenerator
         ArgumentOutOfRangeException.ThrowIfNegative(testCount);
 
         HashSet<FamilyWording> heldOut = ChooseHeldOut(families, new Random(DeriveSeed(seed, 0)));
-        var trainPrompts = new HashSet<string>(StringComparer.Ordinal);
-        List<CodeTask> train = Draw(families, new Random(DeriveSeed(seed, 1)), "train", trainCount, heldOut,
-            trainOnly: true, isNew: trainPrompts.Add);
-        var testPrompts = new HashSet<string>(StringComparer.Ordinal);
-        List<CodeTask> test = Draw(families, new Random(DeriveSeed(seed, 2)), "test", testCount, heldOut,
-            trainOnly: false, isNew: prompt => !trainPrompts.Contains(prompt) && testPrompts.Add(prompt));
+        var usedPrompts = new HashSet<string>(StringComparer.Ordinal);
+        List<CodeTask> train = Draw(families, new Random(DeriveSeed(seed, 1)), "train", trainCount, heldOut, usedPrompts, trainHeaders: null);
+        var trainHeaders = train.Select(t => Header(t.Prompt)).ToHashSet(StringComparer.Ordinal);
+        List<CodeTask> test = Draw(families, new Random(DeriveSeed(seed, 2)), "test", testCount, heldOut, usedPrompts, trainHeaders);
         List<FamilyWording> heldOutList = [.. heldOut.OrderBy(p => p.Family, StringComparer.Ordinal).ThenBy(p => p.Wording)];
         return new TaskSplits(train, test, heldOutList);
     }
@@ -100,8 +101,15 @@ public static class TaskGenerator
         return heldOut;
     }
 
+    /// <summary>
+    /// Draws <paramref name="count"/> tasks whose prompts are not in <paramref name="usedPrompts"/> (and adds them).
+    /// For training (<paramref name="trainHeaders"/> null) held-out pairs are skipped. For the test split each draw
+    /// makes up to <see cref="HeaderRetries"/> candidates of the chosen (family, wording) and prefers one whose
+    /// signature and description never occur in training, so few test tasks differ from a training task only in
+    /// their examples; where a family's space is too small for that it keeps a new prompt.
+    /// </summary>
     private static List<CodeTask> Draw(IReadOnlyList<TaskFamily> families, Random random, string split, int count,
-        HashSet<FamilyWording> heldOut, bool trainOnly, Func<string, bool> isNew)
+        HashSet<FamilyWording> heldOut, HashSet<string> usedPrompts, HashSet<string>? trainHeaders)
     {
         var tasks = new List<CodeTask>(count);
         long maxAttempts = 100L * count + 1000;
@@ -115,18 +123,40 @@ public static class TaskGenerator
             TaskFamily family = random.Pick(families);
             int wording = random.Next(family.Wordings);
             bool isHeldOut = heldOut.Contains(new FamilyWording(family.Name, wording));
-            if (trainOnly && isHeldOut)
+            if (trainHeaders is null && isHeldOut)
             {
                 continue;
             }
-            FunctionSpec spec = family.Generate(random, wording);
-            CodeTask task = ToTask($"PfPpo/{split}/{tasks.Count}", family, wording, isHeldOut, spec, examples: random.Next(1, 3));
-            if (isNew(task.Prompt))
+            CodeTask? chosen = null;
+            for (int candidate = 0; candidate < (trainHeaders is null ? 1 : HeaderRetries); candidate++)
             {
-                tasks.Add(task);
+                FunctionSpec spec = family.Generate(random, wording);
+                CodeTask task = ToTask($"PfPpo/{split}/{tasks.Count}", family, wording, isHeldOut, spec, examples: random.Next(1, 3));
+                if (usedPrompts.Contains(task.Prompt))
+                {
+                    continue;
+                }
+                chosen ??= task;
+                if (trainHeaders is null || !trainHeaders.Contains(Header(task.Prompt)))
+                {
+                    chosen = task;
+                    break;
+                }
+            }
+            if (chosen is not null)
+            {
+                usedPrompts.Add(chosen.Prompt);
+                tasks.Add(chosen);
             }
         }
         return tasks;
+    }
+
+    /// <summary>A prompt's signature and description: everything before its first example.</summary>
+    public static string Header(string prompt)
+    {
+        int examples = prompt.IndexOf("    >>> ", StringComparison.Ordinal);
+        return examples < 0 ? prompt : prompt[..examples];
     }
 
     /// <summary>Greedy word wrap of each line of <paramref name="text"/> at <paramref name="width"/> characters.</summary>

@@ -42,6 +42,15 @@ public class TaskGeneratorTests
     }
 
     [Fact]
+    public void TestSignaturesAndDescriptionsAreMostlyUnseenInTrain()
+    {
+        var trainHeaders = Splits.Train.Select(t => TaskGenerator.Header(t.Prompt)).ToHashSet(StringComparer.Ordinal);
+        Assert.All(Splits.Test, t => Assert.NotEqual(t.Prompt, TaskGenerator.Header(t.Prompt)));
+        int seen = Splits.Test.Count(t => trainHeaders.Contains(TaskGenerator.Header(t.Prompt)));
+        Assert.True(seen <= Splits.Test.Count / 20, $"{seen} of {Splits.Test.Count} test tasks differ from a training task only in their examples");
+    }
+
+    [Fact]
     public void HeldOutCombinationsAppearOnlyInTest()
     {
         Assert.NotEmpty(Splits.HeldOut);
