@@ -19,10 +19,10 @@ internal sealed class FilterSumFamily() : TaskFamily("filter_sum", difficulty: 3
         };
         (IReadOnlyList<string>, string, Func<long[], long>) choice = variant switch
         {
-            0 => ((IReadOnlyList<string>)["sum_even", "even_total", "add_evens"], $"x for x in {xs} if x % 2 == 0", items => items.Where(x => Mod(x, 2) == 0).Sum()),
+            0 => (["sum_even", "even_total", "add_evens"], $"x for x in {xs} if x % 2 == 0", items => items.Where(x => Mod(x, 2) == 0).Sum()),
             1 => (["sum_odd", "odd_total", "add_odds"], $"x for x in {xs} if x % 2 == 1", items => items.Where(x => Mod(x, 2) == 1).Sum()),
             2 => (["sum_above", "total_above", "add_large"], $"x for x in {xs} if x > {t}", items => items.Where(x => x > t).Sum()),
-            _ => (["sum_squares", "square_total", "add_squares"], $"x * x for x in {xs}", (Func<long[], long>)(items => items.Sum(x => x * x))),
+            _ => (["sum_squares", "square_total", "add_squares"], $"x * x for x in {xs}", items => items.Sum(x => x * x)),
         };
         (IReadOnlyList<string> names, string generator, Func<long[], long> evaluate) = choice;
         return new FunctionSpec(random.Pick(names), [new(xs, "list[int]")], "int", description,
@@ -54,12 +54,12 @@ internal sealed class FilterMapFamily() : TaskFamily("filter_map", difficulty: 3
         };
         (IReadOnlyList<string>, string, Func<long[], long[]>) choice = variant switch
         {
-            0 => ((IReadOnlyList<string>)["even_squares", "square_evens", "evens_squared"], $"return [x * x for x in {xs} if x % 2 == 0]",
+            0 => (["even_squares", "square_evens", "evens_squared"], $"return [x * x for x in {xs} if x % 2 == 0]",
                 items => items.Where(x => Mod(x, 2) == 0).Select(x => x * x).ToArray()),
             1 => (["scale_positive", "positive_times", "boost_positive"], $"return [x * {k} for x in {xs} if x > 0]",
                 items => items.Where(x => x > 0).Select(x => x * k).ToArray()),
             _ => (["shift_small", "raise_low", "bump_below"], $"return [x + {k} for x in {xs} if x < {t}]",
-                (Func<long[], long[]>)(items => items.Where(x => x < t).Select(x => x + k).ToArray())),
+                items => items.Where(x => x < t).Select(x => x + k).ToArray()),
         };
         (IReadOnlyList<string> names, string body, Func<long[], long[]> evaluate) = choice;
         return new FunctionSpec(random.Pick(names), [new(xs, "list[int]")], "list[int]", description, [body],

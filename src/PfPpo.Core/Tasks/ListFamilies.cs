@@ -152,11 +152,11 @@ internal sealed class FilterListFamily() : TaskFamily("filter_list", difficulty:
         };
         (IReadOnlyList<string>, string, Func<long, bool>) choice = variant switch
         {
-            0 => ((IReadOnlyList<string>)["evens", "keep_even", "only_even"], "x % 2 == 0", x => Mod(x, 2) == 0),
+            0 => (["evens", "keep_even", "only_even"], "x % 2 == 0", x => Mod(x, 2) == 0),
             1 => (["odds", "keep_odd", "only_odd"], "x % 2 == 1", x => Mod(x, 2) == 1),
             2 => (["above", "greater_than", "keep_large"], $"x > {t}", x => x > t),
             3 => (["below", "less_than", "keep_small"], $"x < {t}", x => x < t),
-            _ => (["multiples", "keep_multiples", "divisible_only"], $"x % {k} == 0", (Func<long, bool>)(x => Mod(x, k) == 0)),
+            _ => (["multiples", "keep_multiples", "divisible_only"], $"x % {k} == 0", x => Mod(x, k) == 0),
         };
         (IReadOnlyList<string> names, string condition, Func<long, bool> keep) = choice;
         return new FunctionSpec(random.Pick(names), [new(xs, "list[int]")], "list[int]", description,
@@ -183,10 +183,10 @@ internal sealed class CountIfFamily() : TaskFamily("count_if", difficulty: 2, wo
         };
         (IReadOnlyList<string>, string, Func<long, bool>) choice = variant switch
         {
-            0 => ((IReadOnlyList<string>)["count_above", "count_greater", "num_above"], $"x > {t}", x => x > t),
+            0 => (["count_above", "count_greater", "num_above"], $"x > {t}", x => x > t),
             1 => (["count_equal", "count_value", "occurrences"], $"x == {t}", x => x == t),
             2 => (["count_even", "num_even", "even_count"], "x % 2 == 0", x => Mod(x, 2) == 0),
-            _ => (["count_negative", "num_negative", "negatives"], "x < 0", (Func<long, bool>)(x => x < 0)),
+            _ => (["count_negative", "num_negative", "negatives"], "x < 0", x => x < 0),
         };
         (IReadOnlyList<string> names, string condition, Func<long, bool> counted) = choice;
         return new FunctionSpec(random.Pick(names), [new(xs, "list[int]")], "int", description,
