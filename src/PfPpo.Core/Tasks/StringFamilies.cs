@@ -56,7 +56,7 @@ internal sealed class StringTransformFamily() : TaskFamily("string_transform", d
 internal sealed class AffixFamily() : TaskFamily("affix", difficulty: 1, wordings: 3)
 {
     private static readonly IReadOnlyList<string> Args = ["s", "text", "word", "name"];
-    private static readonly IReadOnlyList<string> Affixes = ["pre_", "_end", "ab", "xyz", "Mr ", "!", "-", "ing", "un", "0x"];
+    private static readonly IReadOnlyList<string> Affixes = ["pre_", "_end", "ab", "xyz", "Dr_", "!", "-", "ing", "un", "0x"];
 
     protected override FunctionSpec Create(Random random, int wording)
     {
