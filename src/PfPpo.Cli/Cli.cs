@@ -14,6 +14,7 @@ public static class Cli
             InfoCommand.Create(),
             TokenizeCommand.Create(),
             TrainTokenizerCommand.Create(),
+            TasksCommand.Create(),
         })
         {
             root.Subcommands.Add(command);
