@@ -47,11 +47,10 @@ public static class TasksCommand
             trainOption,
             testOption,
         };
-        command.SetAction(parseResult =>
+        command.SetAction(parseResult => UserErrors.Run(() =>
         {
             DirectoryInfo outDir = parseResult.GetValue(outOption)!;
             int seed = parseResult.GetValue(seedOption);
-            try
             {
                 TaskSplits splits = TaskGenerator.Generate(seed, parseResult.GetValue(trainOption), parseResult.GetValue(testOption));
                 outDir.Create();
@@ -62,12 +61,7 @@ public static class TasksCommand
                 PrintSummary(splits, seed, trainPath, testPath);
                 return 0;
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
-            {
-                Console.Error.WriteLine($"error: {e.Message}");
-                return 1;
-            }
-        });
+        }));
         return command;
     }
 

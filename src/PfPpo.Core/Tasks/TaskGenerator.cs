@@ -117,7 +117,7 @@ public static class TaskGenerator
         {
             if (attempt >= maxAttempts)
             {
-                throw new InvalidOperationException(
+                throw new ArgumentException(
                     $"could not draw {count} distinct {split} prompts ({tasks.Count} after {attempt} draws); ask for fewer tasks");
             }
             TaskFamily family = random.Pick(families);

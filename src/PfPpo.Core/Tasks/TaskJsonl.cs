@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using PfPpo.Evaluation;
+using PfPpo.IO;
 
 namespace PfPpo.Tasks;
 
@@ -20,27 +21,14 @@ public static class TaskJsonl
     public static void Write(string path, IEnumerable<CodeTask> tasks)
     {
         ArgumentNullException.ThrowIfNull(tasks);
-        string fullPath = Path.GetFullPath(path);
-        string temporary = $"{fullPath}.{Environment.ProcessId}.tmp";
-        try
+        AtomicFile.Write(path, stream =>
         {
-            using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+            using var writer = new StreamWriter(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), leaveOpen: true) { NewLine = "\n" };
+            foreach (CodeTask task in tasks)
             {
-                using (var writer = new StreamWriter(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), leaveOpen: true) { NewLine = "\n" })
-                {
-                    foreach (CodeTask task in tasks)
-                    {
-                        writer.WriteLine(Serialize(task));
-                    }
-                }
-                stream.Flush(flushToDisk: true);
+                writer.WriteLine(Serialize(task));
             }
-            File.Move(temporary, fullPath, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temporary);
-        }
+        });
     }
 
     /// <summary>Reads a task file. Throws <see cref="DataFormatException"/> (<c>file:line: what is wrong</c>) or <see cref="FileNotFoundException"/>.</summary>

@@ -138,7 +138,7 @@ public class TaskGeneratorTests
     [Fact]
     public void TooManyTasksForTheFamiliesIsAClearError()
     {
-        var error = Assert.Throws<InvalidOperationException>(() => TaskGenerator.Generate([new ConstantFamily()], seed: 1, trainCount: 3, testCount: 0));
+        var error = Assert.Throws<ArgumentException>(() => TaskGenerator.Generate([new ConstantFamily()], seed: 1, trainCount: 3, testCount: 0));
         Assert.Contains("could not draw 3 distinct train prompts", error.Message);
     }
 
