@@ -438,6 +438,9 @@ public sealed class ScalarHeadModel : nn.Module
 
     /// <summary>Re-initialises all weights (see <see cref="CausalLM.InitializeWeights"/>).</summary>
     public void InitializeWeights(long seed, double std = 0.02) => WeightInit.Apply(this, seed, std);
+
+    /// <summary>Re-initialises only the head, normal(0, std), e.g. after loading a causal LM's backbone.</summary>
+    public void InitializeScore(long seed, double std = 0.02) => WeightInit.Apply(score, seed, std);
 }
 
 /// <summary>HF-style initialisation, drawn on the CPU from one seeded generator so it is the same on every device.</summary>
