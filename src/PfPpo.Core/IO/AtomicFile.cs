@@ -1,26 +1,35 @@
+using System.Text;
+
 namespace PfPpo.IO;
 
-/// <summary>
-/// Writes files so that a crash never leaves a half-written result: the data goes to a temporary file beside the
-/// target, which is then renamed over it (a rename within one directory is atomic on POSIX file systems).
-/// </summary>
+/// <summary>Writes files so that a crash never leaves a partial file: write a temporary file beside the target, then rename it.</summary>
 public static class AtomicFile
 {
-    /// <summary>Writes <paramref name="path"/> through <paramref name="write"/> on a temporary file, then renames it into place.</summary>
-    public static void Write(string path, Action<FileStream> write)
+    private static readonly UTF8Encoding Utf8NoBom = new(encoderShouldEmitUTF8Identifier: false);
+
+    /// <summary>Writes <paramref name="contents"/> as UTF-8 (no BOM) to <paramref name="path"/> atomically.</summary>
+    public static void WriteAllText(string path, string contents) => Write(path, stream =>
     {
-        string full = Path.GetFullPath(path);
-        string directory = Path.GetDirectoryName(full) ?? throw new ArgumentException($"'{path}' has no directory.", nameof(path));
+        using var writer = new StreamWriter(stream, Utf8NoBom, leaveOpen: true);
+        writer.Write(contents);
+    });
+
+    /// <summary>Calls <paramref name="write"/> on a temporary file beside <paramref name="path"/>, flushes it to disk, then renames it over <paramref name="path"/>.</summary>
+    public static void Write(string path, Action<Stream> write)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        string fullPath = Path.GetFullPath(path);
+        string directory = Path.GetDirectoryName(fullPath) ?? throw new ArgumentException($"'{path}' has no directory.", nameof(path));
         Directory.CreateDirectory(directory);
-        string temp = Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        string temp = Path.Combine(directory, $".{Path.GetFileName(fullPath)}.{Guid.NewGuid():N}.tmp");
         try
         {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16))
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
             {
                 write(stream);
                 stream.Flush(flushToDisk: true);
             }
-            File.Move(temp, full, overwrite: true);
+            File.Move(temp, fullPath, overwrite: true);
         }
         catch
         {
@@ -28,12 +37,4 @@ public static class AtomicFile
             throw;
         }
     }
-
-    /// <summary>Writes UTF-8 text (no BOM) atomically.</summary>
-    public static void WriteAllText(string path, string text) =>
-        Write(path, stream =>
-        {
-            using var writer = new StreamWriter(stream, new System.Text.UTF8Encoding(false), leaveOpen: true);
-            writer.Write(text);
-        });
 }
