@@ -12,6 +12,8 @@ public static class Cli
         foreach (Command command in new[]
         {
             InfoCommand.Create(),
+            InitModelCommand.Create(),
+            GenerateCommand.Create(),
         })
         {
             root.Subcommands.Add(command);

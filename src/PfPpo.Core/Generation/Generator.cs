@@ -1,4 +1,5 @@
 using PfPpo.Model;
+using PfPpo.Tokenization;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -19,38 +20,30 @@ namespace PfPpo.Generation;
 public sealed class Generator
 {
     private readonly CausalLM model;
-    private readonly Func<IReadOnlyList<int>, string>? decode;
-    private readonly Func<string, IReadOnlyList<int>>? encode;
+    private readonly HfTokenizer? tokenizer;
 
-    /// <summary>A generator on token ids only: <see cref="GeneratedSample.Text"/> is empty and stop strings are not available.</summary>
-    public Generator(CausalLM model)
-        : this(model, encode: null, decode: null)
-    {
-    }
-
-    /// <summary>A generator with a text codec (e.g. a tokenizer's Encode / Decode).</summary>
-    public Generator(CausalLM model, Func<string, IReadOnlyList<int>>? encode, Func<IReadOnlyList<int>, string>? decode)
+    /// <summary>A generator for <paramref name="model"/>; without a tokenizer only token-id prompts work, texts are empty and stop strings are unavailable.</summary>
+    public Generator(CausalLM model, HfTokenizer? tokenizer = null)
     {
         this.model = model;
-        this.encode = encode;
-        this.decode = decode;
+        this.tokenizer = tokenizer;
     }
 
     /// <summary>Encodes each prompt exactly as given (no special tokens added) and samples completions.</summary>
     public IReadOnlyList<GeneratedSample> Generate(IReadOnlyList<string> prompts, SamplingOptions options)
     {
-        if (encode is null)
+        if (tokenizer is null)
         {
             throw new InvalidOperationException("This generator has no tokenizer; pass token ids instead of text.");
         }
-        return Generate(prompts.Select(encode).ToArray(), options);
+        return Generate(prompts.Select(tokenizer.Encode).ToArray(), options);
     }
 
     /// <summary>Samples <see cref="SamplingOptions.NumSamples"/> completions per prompt; results are ordered by prompt, then sample.</summary>
     public IReadOnlyList<GeneratedSample> Generate(IReadOnlyList<IReadOnlyList<int>> prompts, SamplingOptions options)
     {
         options.Validate();
-        if (options.StopStrings.Count > 0 && decode is null)
+        if (options.StopStrings.Count > 0 && tokenizer is null)
         {
             throw new InvalidOperationException("Stop strings need a tokenizer to decode the text; this generator has none.");
         }
@@ -144,13 +137,13 @@ public sealed class Generator
                 if (eos.Contains(token))
                 {
                     row.Finish = FinishReason.Eos;
-                    row.Text = decode?.Invoke(row.Tokens[..^1]) ?? "";
+                    row.Text = tokenizer?.Decode(row.Tokens[..^1]) ?? "";
                     continue;
                 }
-                if (decode is not null)
+                if (tokenizer is not null)
                 {
                     int previous = row.Text.Length;
-                    row.Text = decode(row.Tokens);
+                    row.Text = tokenizer.Decode(row.Tokens);
                     if (maxStop > 0 && StopIndex(row.Text, options.StopStrings, Math.Max(0, previous - maxStop)) is int cut)
                     {
                         row.Text = row.Text[..cut];
