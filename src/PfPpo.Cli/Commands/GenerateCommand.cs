@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using PfPpo.Checkpoints;
 using PfPpo.Generation;
 using PfPpo.Runtime;
+using PfPpo.Tokenization;
 
 namespace PfPpo.Cli.Commands;
 
@@ -33,7 +34,7 @@ public static class GenerateCommand
         {
             command.Options.Add(option);
         }
-        command.SetAction(parse => CommandErrors.Run(() =>
+        command.SetAction(parse => UserErrors.Run(() =>
         {
             TorchRuntime.Initialize(parse.GetValue(threads));
             string dir = parse.GetValue(model)!;
@@ -50,7 +51,7 @@ public static class GenerateCommand
                 MicroBatchSize = parse.GetValue(batchSize),
             };
             options.Validate();
-            var tokenizer = InitModelCommand.LoadTokenizer(Path.Combine(dir, HfCheckpoint.TokenizerFile));
+            var tokenizer = HfTokenizer.Load(Path.Combine(dir, HfCheckpoint.TokenizerFile));
             using var lm = HfCheckpoint.LoadCausalLM(dir, TorchRuntime.ParseDevice(parse.GetValue(device)!), TorchRuntime.ParseDType(parse.GetValue(dtype)!));
             IReadOnlyList<GeneratedSample> results = new Generator(lm, tokenizer).Generate([parse.GetValue(prompt)!], options);
             if (parse.GetValue(json))

@@ -36,11 +36,11 @@ public static class InitModelCommand
         {
             command.Options.Add(option);
         }
-        command.SetAction(parse => CommandErrors.Run(() =>
+        command.SetAction(parse => UserErrors.Run(() =>
         {
             TorchRuntime.Initialize();
             string tokenizerPath = parse.GetValue(tokenizer)!;
-            HfTokenizer tok = LoadTokenizer(tokenizerPath);
+            HfTokenizer tok = HfTokenizer.Load(tokenizerPath);
             int eosId = FindEos(tok, tokenizerPath, parse.GetValue(eos));
             string modelType = parse.GetValue(arch)!;
             var config = new ModelConfig
@@ -75,23 +75,6 @@ public static class InitModelCommand
             return 0;
         }));
         return command;
-    }
-
-    /// <summary>Loads tokenizer.json, turning format errors into <see cref="InvalidDataException"/> (a user error).</summary>
-    public static HfTokenizer LoadTokenizer(string path)
-    {
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"Tokenizer file not found: {path}", path);
-        }
-        try
-        {
-            return HfTokenizer.Load(path);
-        }
-        catch (TokenizerFormatException e)
-        {
-            throw new InvalidDataException(e.Message, e);
-        }
     }
 
     private static int FindEos(HfTokenizer tokenizer, string path, string? requested)

@@ -14,6 +14,10 @@ internal static class ByteLevelAlphabet
     /// <summary>The character that stands for byte <paramref name="value"/>.</summary>
     public static char ToChar(byte value) => ByteToChar[value];
 
+    /// <summary>The byte that byte-level character <paramref name="symbol"/> stands for.</summary>
+    public static byte ToByte(char symbol) =>
+        CharToByte.TryGetValue(symbol, out byte value) ? value : throw new ArgumentException($"'{symbol}' is not a byte-level symbol.", nameof(symbol));
+
     /// <summary>Maps <paramref name="text"/>'s UTF-8 bytes to their byte-level characters.</summary>
     public static string Encode(string text)
     {

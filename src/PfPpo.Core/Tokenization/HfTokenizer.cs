@@ -87,25 +87,15 @@ public sealed class HfTokenizer
     {
         ArgumentNullException.ThrowIfNull(text);
         var ids = new List<int>();
-        foreach ((string raw, AddedToken? rawToken) in _rawAddedTokens.Split(text))
+        foreach ((string? preToken, AddedToken? token) in Segment(text))
         {
-            if (rawToken is not null)
+            if (token is not null)
             {
-                ids.Add(rawToken.Id);
-                continue;
+                ids.Add(token.Id);
             }
-            foreach ((string segment, AddedToken? token) in _normalizedAddedTokens.Split(_normalizer.Normalize(raw)))
+            else
             {
-                if (token is not null)
-                {
-                    ids.Add(token.Id);
-                    continue;
-                }
-                List<string> pieces = PreTokenize(segment);
-                foreach (string piece in pieces)
-                {
-                    EncodePreToken(piece, ids);
-                }
+                EncodePreToken(preToken!, ids);
             }
         }
         return ids;
@@ -152,6 +142,34 @@ public sealed class HfTokenizer
     public string? IdToToken(int id) =>
         _addedById.TryGetValue(id, out AddedToken? added) ? added.Content
             : _idToModelToken.GetValueOrDefault(id);
+
+    /// <summary>
+    /// Splits text the way encoding does, in order: each item is either an added token found in the text or one
+    /// pre-token (normalized, pre-tokenized, not yet byte-mapped) for the BPE model.
+    /// </summary>
+    internal IEnumerable<(string? PreToken, AddedToken? Token)> Segment(string text)
+    {
+        foreach ((string raw, AddedToken? rawToken) in _rawAddedTokens.Split(text))
+        {
+            if (rawToken is not null)
+            {
+                yield return (null, rawToken);
+                continue;
+            }
+            foreach ((string segment, AddedToken? token) in _normalizedAddedTokens.Split(_normalizer.Normalize(raw)))
+            {
+                if (token is not null)
+                {
+                    yield return (null, token);
+                    continue;
+                }
+                foreach (string piece in PreTokenize(segment))
+                {
+                    yield return (piece, null);
+                }
+            }
+        }
+    }
 
     /// <summary>Runs the pre-tokenizer on a normalized piece of text that holds no added token.</summary>
     internal List<string> PreTokenize(string segment)
