@@ -47,7 +47,7 @@ internal static class ModelBenchmarks
     public static void Generation()
     {
         const int promptLength = 16, newTokens = 32;
-        Console.WriteLine($"generation: greedy, prompt {promptLength} tokens, {newTokens} new tokens per row, fp32, {get_num_threads()} threads");
+        Console.WriteLine($"generation: greedy, prompt {promptLength} tokens, {newTokens} new tokens per row, fp32, {get_num_threads()} threads, fastest of up to 3 runs");
         Console.WriteLine($"{"model",-6} {"params",10} {"batch",6} {"kv cache",9} {"seconds",9} {"new tok/s",10}");
         foreach ((string name, ModelConfig config) in Models)
         {
@@ -64,10 +64,16 @@ internal static class ModelBenchmarks
                 {
                     var options = new SamplingOptions { Temperature = 0, MaxNewTokens = newTokens, EosTokenIds = [], MicroBatchSize = batch, UseKvCache = cache };
                     generator.Generate(prompts.Take(Math.Min(batch, 4)).ToArray(), options with { MaxNewTokens = 4 }); // warm-up
-                    var watch = Stopwatch.StartNew();
-                    var samples = generator.Generate(prompts, options);
-                    double seconds = watch.Elapsed.TotalSeconds;
-                    long generated = samples.Sum(s => s.TokenIds.Length);
+                    // The machine is shared: short runs are repeated and the fastest is reported.
+                    double seconds = double.MaxValue;
+                    long generated = 0;
+                    for (int run = 0; run < 3 && (run == 0 || seconds < 3); run++)
+                    {
+                        var watch = Stopwatch.StartNew();
+                        var samples = generator.Generate(prompts, options);
+                        seconds = Math.Min(seconds, watch.Elapsed.TotalSeconds);
+                        generated = samples.Sum(s => s.TokenIds.Length);
+                    }
                     Console.WriteLine($"{name,-6} {parameters,10:N0} {batch,6} {(cache ? "yes" : "no"),9} {seconds,9:F2} {generated / seconds,10:F0}");
                 }
             }
@@ -77,9 +83,9 @@ internal static class ModelBenchmarks
     public static void Training()
     {
         const int batch = 8, length = 256, steps = 5;
-        Console.WriteLine($"training: forward + backward (no optimizer step), batch {batch} x {length} tokens, fp32, {get_num_threads()} threads");
+        Console.WriteLine($"training: forward + backward (no optimizer step), batch {batch} x {length} tokens, fp32, {get_num_threads()} threads, fastest of {steps} steps");
         double matmul = MatmulGflops();
-        Console.WriteLine($"plain fp32 matmul 2048x2048x2048: {matmul:F0} GFLOP/s (the ceiling)");
+        Console.WriteLine($"plain fp32 matmul 2048x2048x2048: {matmul:F0} GFLOP/s (fastest of 10; the ceiling)");
         Console.WriteLine($"{"model",-6} {"params",10} {"tokens/s",9} {"GFLOP/s",8} {"of matmul",10}");
         foreach ((string name, ModelConfig config) in Models)
         {
@@ -93,13 +99,14 @@ internal static class ModelBenchmarks
             double flopsPerToken = 6.0 * matmulParameters + 12.0 * config.NumHiddenLayers * length * config.NumAttentionHeads * config.HeadDim;
             using var ids = randint(config.VocabSize, [batch, length], dtype: ScalarType.Int64);
             Step(model, ids); // warm-up
-            var watch = Stopwatch.StartNew();
+            double seconds = double.MaxValue; // fastest step: the machine is shared
             for (int i = 0; i < steps; i++)
             {
+                var watch = Stopwatch.StartNew();
                 Step(model, ids);
+                seconds = Math.Min(seconds, watch.Elapsed.TotalSeconds);
             }
-            double seconds = watch.Elapsed.TotalSeconds;
-            double tokensPerSecond = (double)batch * length * steps / seconds;
+            double tokensPerSecond = (double)batch * length / seconds;
             double gflops = tokensPerSecond * flopsPerToken / 1e9;
             Console.WriteLine($"{name,-6} {parameters,10:N0} {tokensPerSecond,9:F0} {gflops,8:F1} {gflops / matmul,10:P0}");
         }
@@ -120,11 +127,13 @@ internal static class ModelBenchmarks
         using var scope = NewDisposeScope();
         Tensor a = randn(n, n), b = randn(n, n);
         matmul(a, b).Dispose();
-        var watch = Stopwatch.StartNew();
+        double best = double.MaxValue; // fastest of several: the machine is shared
         for (int i = 0; i < repeats; i++)
         {
+            var watch = Stopwatch.StartNew();
             matmul(a, b).Dispose();
+            best = Math.Min(best, watch.Elapsed.TotalSeconds);
         }
-        return 2.0 * n * n * n * repeats / watch.Elapsed.TotalSeconds / 1e9;
+        return 2.0 * n * n * n / best / 1e9;
     }
 }
