@@ -13,7 +13,7 @@ public static class UserErrors
             return action();
         }
         catch (Exception e) when (e is TokenizerFormatException or FormatException or ArgumentException or IOException or InvalidDataException
-            or InvalidOperationException or UnauthorizedAccessException or PlatformNotSupportedException)
+            or InvalidOperationException or UnauthorizedAccessException or NotSupportedException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return 1;

@@ -129,7 +129,13 @@ public static class HfCheckpoint
 
     /// <summary>Saves a scalar-head model as a HF ForSequenceClassification checkpoint with num_labels 1.</summary>
     public static void Save(ScalarHeadModel model, string dir, ScalarType storageDtype = ScalarType.Float32, long? maxShardBytes = null) =>
-        Save(model, model.Config with { Architectures = [model.Config.ScalarHeadArchitecture], NumLabels = 1 }, dir, storageDtype, maxShardBytes);
+        Save(model, model.Config with
+        {
+            Architectures = [model.Config.ScalarHeadArchitecture],
+            NumLabels = 1,
+            // HF's ForSequenceClassification needs a pad token to find each row's last token in a batch.
+            PadTokenId = model.Config.PadTokenId ?? (model.Config.EosTokenIds.Count > 0 ? model.Config.EosTokenIds[0] : null),
+        }, dir, storageDtype, maxShardBytes);
 
     /// <summary>
     /// Writes config.json, generation_config.json and the weights (one model.safetensors, or shards of at most

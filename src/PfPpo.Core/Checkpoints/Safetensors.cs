@@ -86,6 +86,10 @@ public sealed class Safetensors : IDisposable
         {
             throw new KeyNotFoundException($"{FilePath}: no tensor named '{name}'.");
         }
+        if (entry.ByteCount > int.MaxValue)
+        {
+            throw new NotSupportedException($"{FilePath}: tensor '{name}' has {entry.ByteCount} bytes; tensors over 2 GiB are not supported.");
+        }
         Tensor result = empty(entry.Shape.ToArray(), ParseDType(entry.DType, FilePath, name), CPU);
         try
         {
@@ -117,6 +121,10 @@ public sealed class Safetensors : IDisposable
         foreach ((string name, Tensor tensor) in tensors)
         {
             long bytes = tensor.numel() * elementSize;
+            if (bytes > int.MaxValue)
+            {
+                throw new NotSupportedException($"{path}: tensor '{name}' has {bytes} bytes as {dtypeName}; tensors over 2 GiB are not supported.");
+            }
             header[name] = new JsonObject
             {
                 ["dtype"] = dtypeName,

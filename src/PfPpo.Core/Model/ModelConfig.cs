@@ -102,7 +102,7 @@ public sealed record ModelConfig
     public string ScalarHeadArchitecture => ModelType == "qwen2" ? "Qwen2ForSequenceClassification" : "LlamaForSequenceClassification";
 
     /// <summary>Checks the fields for consistency; throws <see cref="InvalidDataException"/> naming the bad field.</summary>
-    public void Validate(string source = "config.json")
+    public void Validate(string source = "model config")
     {
         void Fail(string message) => throw new InvalidDataException($"{source}: {message}");
 

@@ -115,6 +115,7 @@ public class HfCheckpointTests
         JsonNode result = TestModels.RunReference("check", headDir, "[1]", "0");
         Assert.Equal("Qwen2ForSequenceClassification", result["config"]!["architectures"]![0]!.GetValue<string>());
         Assert.Contains("score.weight", result["names"]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.Equal(2, result["config"]!["pad_token_id"]!.GetValue<int>()); // HF needs it to score batches
 
         using var reloaded = HfCheckpoint.LoadScalarHead(headDir, seed: 99);
         using (var scope = NewDisposeScope())
