@@ -15,7 +15,8 @@ namespace PfPpo.Generation;
 /// own distribution); for greedy decoding (T = 0), log_softmax of the raw logits. Top-p and top-k only restrict which tokens
 /// can be sampled; they do not renormalise the reported log-probability.
 /// Sampling is reproducible: sample s of prompt p uses its own random stream seeded from (seed, p, s), drawn on the CPU,
-/// so the result does not depend on the micro-batch size, the order of the batch, or the device.
+/// so the result does not depend on the micro-batch size or the order of the batch (nor, up to floating-point differences in
+/// the logits, on the device).
 /// </remarks>
 public sealed class Generator
 {

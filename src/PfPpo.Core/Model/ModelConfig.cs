@@ -155,6 +155,10 @@ public sealed record ModelConfig
                 Fail($"token id {id} (bos/eos/pad_token_id) is outside the vocabulary (vocab_size {VocabSize}).");
             }
         }
+        if (Extra.TryGetValue("use_sliding_window", out JsonNode? sliding) && sliding is JsonValue value && value.TryGetValue(out bool on) && on)
+        {
+            Fail("use_sliding_window is true; sliding-window attention is not supported.");
+        }
         if (RopeScaling is { } scaling)
         {
             if (!(scaling.Factor > 0))

@@ -183,6 +183,8 @@ public class HfCheckpointTests
     [InlineData("num_key_value_heads", "3", "num_attention_heads (4) is not divisible by num_key_value_heads (3)")]
     [InlineData("architectures", "[\"MistralForCausalLM\"]", "architectures entry 'MistralForCausalLM' is not supported")]
     [InlineData("hidden_size", "\"big\"", "field hidden_size has value \"big\"")]
+    [InlineData("use_sliding_window", "true", "sliding-window attention is not supported")]
+    [InlineData("hidden_act", "\"gelu\"", "hidden_act 'gelu' is not supported")]
     public void UnsupportedConfigsAreRejectedNamingTheField(string field, string json, string expected)
     {
         string dir = TestModels.TempDir();

@@ -3,6 +3,7 @@ using PfPpo.Model;
 using PfPpo.Tests.Model;
 using PfPpo.Tests.Tokenization;
 using PfPpo.Tokenization;
+using TorchSharp;
 using static TorchSharp.torch;
 using Generator = PfPpo.Generation.Generator;
 
@@ -134,6 +135,16 @@ public class GeneratorTests
             Assert.All(stopped, s => Assert.Equal(FinishReason.Stop, s.FinishReason));
             Assert.All(stopped, s => Assert.Equal(s.TokenIds.Length, s.Logprobs.Length));
         }
+    }
+
+    [Fact]
+    public void GeneratesInAReducedPrecisionComputeDtype()
+    {
+        using var model = TestModels.Create(TestModels.Tiny("llama"));
+        model.to(ScalarType.BFloat16);
+        var samples = new Generator(model).Generate(Prompts, new SamplingOptions { Temperature = 1, MaxNewTokens = 5, NumSamples = 2, EosTokenIds = [] });
+        Assert.All(samples, s => Assert.Equal(5, s.TokenIds.Length));
+        Assert.All(samples.SelectMany(s => s.Logprobs), l => Assert.True(float.IsFinite(l) && l <= 0));
     }
 
     [Fact]
