@@ -116,7 +116,7 @@ public sealed class Generator
         using KvCache? cache = options.UseKvCache
             ? new KvCache(model.Config, batch, promptLength + options.MaxNewTokens, device, first.dtype)
             : null;
-        Tensor logits = LastLogits(model.forward(sequence, mask, cache));                    // [B, V]
+        Tensor logits = LastLogits(sequence, mask, cache);                                   // [B, V]
 
         int[] active = Enumerable.Range(0, batch).ToArray(); // batch slot -> row
         int maxStop = options.StopStrings.Count == 0 ? 0 : options.StopStrings.Max(s => s.Length);
@@ -181,12 +181,12 @@ public sealed class Generator
             Tensor nextLogits;
             if (cache is not null)
             {
-                nextLogits = LastLogits(model.forward(next, nextMask, cache));
+                nextLogits = LastLogits(next, nextMask, cache);
             }
             else
             {
                 nextSequence = cat([nextSequence, next], dim: 1);
-                nextLogits = LastLogits(model.forward(nextSequence, nextMask));
+                nextLogits = LastLogits(nextSequence, nextMask, null);
             }
             // Carry the loop state out of this step's scope and free the previous step's.
             Replace(ref mask, nextMask, batchScope);
@@ -206,7 +206,13 @@ public sealed class Generator
         current = next;
     }
 
-    private static Tensor LastLogits(Tensor logits) => logits[.., -1, ..].to(ScalarType.Float32);
+    /// <summary>fp32 logits [B, V] of the last position only (a long prompt's full [B, T, V] logits would not fit in memory).</summary>
+    private Tensor LastLogits(Tensor ids, Tensor mask, KvCache? cache)
+    {
+        using var scope = NewDisposeScope();
+        Tensor hidden = model.HiddenStates(ids, mask, cache)[.., -1, ..];                    // [B, C]
+        return model.Logits(hidden).to(ScalarType.Float32).MoveToOuterDisposeScope();
+    }
 
     /// <summary>Chooses one token per row from logits [B, V]; returns the tokens [B] (int64) and their log-probabilities [B].</summary>
     private static (Tensor Tokens, Tensor Logprobs) Choose(Tensor logits, SamplingOptions options, double[] uniforms)

@@ -212,6 +212,31 @@ public class HfCheckpointTests
     }
 
     [Fact]
+    public void ATiedConfigIgnoresAStoredLmHeadAndGenerationConfigEosWins()
+    {
+        using var model = TestModels.Create(TestModels.Tiny("llama", tied: false));
+        string dir = TestModels.TempDir();
+        HfCheckpoint.Save(model, dir);
+        string configPath = Path.Combine(dir, HfCheckpoint.ConfigFile);
+        var config = JsonNode.Parse(File.ReadAllText(configPath))!.AsObject();
+        config["tie_word_embeddings"] = true;
+        File.WriteAllText(configPath, config.ToJsonString());
+        File.WriteAllText(Path.Combine(dir, HfCheckpoint.GenerationConfigFile), "{\"eos_token_id\": [2, 5]}");
+
+        using var tied = HfCheckpoint.LoadCausalLM(dir);
+        Assert.DoesNotContain("lm_head.weight", tied.state_dict().Keys);
+        using (var scope = NewDisposeScope())
+        using (no_grad())
+        {
+            Tensor ids = TestModels.Ids(4, 5, 6);
+            Tensor expected = nn.functional.linear(model.HiddenStates(ids, null), model.Backbone.EmbedTokens);
+            Assert.True(TestModels.MaxDiff(expected, tied.forward(ids, null)) < 1e-6);
+        }
+        Assert.Equal([2, 5], HfCheckpoint.LoadEosTokenIds(dir));
+        Assert.Equal([2], tied.Config.EosTokenIds);
+    }
+
+    [Fact]
     public void ConfigRoundTripKeepsUnknownFieldsAndEosLists()
     {
         string dir = TestModels.TempDir();
