@@ -66,6 +66,10 @@ public class ModelCommandsTests
         var sample = new PfPpo.Generation.Generator(model, tokenizer).Generate(["def f(x):"],
             new PfPpo.Generation.SamplingOptions { Temperature = 0, MaxNewTokens = 4, EosTokenIds = [300] })[0];
         Assert.Equal(sample.TokenIds, cliTokens);
+
+        var bf16 = CliRunner.Run("generate", "--model", dir, "--prompt", "def f(x):", "--max-new-tokens", "4", "--temperature", "0", "--dtype", "bf16", "--stop", "zz");
+        Assert.True(bf16.ExitCode == 0, bf16.StdErr);
+        Assert.StartsWith("--- sample 0 (", bf16.StdOut);
     }
 
     [Fact]
