@@ -15,6 +15,8 @@ public static class Cli
             TokenizeCommand.Create(),
             TrainTokenizerCommand.Create(),
             TasksCommand.Create(),
+            InitModelCommand.Create(),
+            GenerateCommand.Create(),
         })
         {
             root.Subcommands.Add(command);
