@@ -77,6 +77,9 @@ def tagged(value, budget, type=type, len=len, abs=abs, list=list, tuple=tuple, d
             if budget[0] < 0:
                 raise OverflowError("return value too large")
             return {"s": v}
+        budget[0] -= len(v)  # containers: refuse oversized ones before walking them
+        if budget[0] < 0:
+            raise OverflowError("return value too large")
         stack_depth[0] += 1
         if stack_depth[0] > 100:
             raise OverflowError("return value nested too deeply")
