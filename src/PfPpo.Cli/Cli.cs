@@ -12,6 +12,7 @@ public static class Cli
         foreach (Command command in new[]
         {
             InfoCommand.Create(),
+            ScoreCommand.Create(),
         })
         {
             root.Subcommands.Add(command);

@@ -22,15 +22,15 @@ public static class ProgramAssembler
                 problem.IoTests.Select(t => t.Input.GetRawText()).ToArray()),
             ProblemFormat.Mbpp => SandboxTask.ForAsserts(program, problem.TestList, entryPoint: null, setup: problem.TestSetupCode)
                 with { GuardEntryPoint = false },
-            _ => SandboxTask.ForAsserts(program, [HumanEvalTest(problem)], problem.EntryPoint),
+            _ when HasCheck(problem) => SandboxTask.ForAsserts(program, [$"{problem.Test}\n\ncheck({GuardedCandidate})\n"], problem.EntryPoint),
+            // LeetCode contest tests build Solution() themselves: guard the class's methods instead.
+            ProblemFormat.LeetCode => SandboxTask.ForAsserts(program, [problem.Test], "Solution"),
+            _ => SandboxTask.ForAsserts(program, [problem.Test], problem.EntryPoint),
         };
         return limits is null ? task : task with { Limits = limits };
     }
 
     /// <summary>human-eval runs <c>test</c> then <c>check(entry_point)</c>; we pass the guarded entry point instead.
     /// Test code without a check function (plain asserts) runs as it is.</summary>
-    private static string HumanEvalTest(Problem problem) =>
-        problem.Test.Contains("def check(", StringComparison.Ordinal)
-            ? $"{problem.Test}\n\ncheck({GuardedCandidate})\n"
-            : problem.Test;
+    private static bool HasCheck(Problem problem) => problem.Test.Contains("def check(", StringComparison.Ordinal);
 }

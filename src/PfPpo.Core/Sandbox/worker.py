@@ -2,6 +2,7 @@
 # itself: each task runs in a forked child (and, for io tests, one grandchild per test). Protocol: one JSON request
 # per line on stdin, one JSON response per line on stdout. Children lose fds 0-2 before any candidate code runs.
 import builtins, json, os, resource, select, signal, sys, time, random, shutil
+from types import FunctionType
 
 PRISTINE_BUILTINS = dict(builtins.__dict__)
 WORK_ROOT = sys.argv[1] if len(sys.argv) > 1 else "/tmp"  # private tmpfs under bwrap, a private host dir otherwise
@@ -177,6 +178,7 @@ def child_main(req, res_w, out_w, nonce, work):
     _pipe, _close, _read, _select, _monotonic, _kill = os.pipe, os.close, os.read, select.select, time.monotonic, os.kill
     _pidfd_open, _set_blocking, _flush = os.pidfd_open, os.set_blocking, sys.stdout.flush
     _tagged, _guard, builtins_copy = tagged, guard_returns, PRISTINE_BUILTINS.copy
+    _isinstance, _list, _vars, _setattr = isinstance, list, vars, setattr
 
     def send(record):
         data = (dumps(record) + "\n").encode()
@@ -282,7 +284,12 @@ def child_main(req, res_w, out_w, nonce, work):
     try:
         if entry and req.get("guard"):
             target = _eval(entry, _dict(ns, __builtins__=builtins_copy()))
-            if _callable(target):
+            if _isinstance(target, type):
+                # A class (LeetCode's Solution): guard its public methods in place.
+                for name, member in _list(_vars(target).items()):
+                    if not name.startswith("_") and _isinstance(member, FunctionType):
+                        _setattr(target, name, _guard(member))
+            elif _callable(target):
                 guarded = _guard(target)
                 if entry.isidentifier():
                     ns[entry] = guarded

@@ -1,0 +1,107 @@
+using PfPpo.Evaluation;
+using PfPpo.Sandbox;
+using PfPpo.Tests.Sandbox;
+
+namespace PfPpo.Tests.Evaluation;
+
+[Collection(SandboxCollection.Name)]
+public class ScorerTests(SandboxFixture fixture)
+{
+    private static readonly string[] Files = ["humaneval.jsonl", "mbpp.jsonl", "leetcode.jsonl", "structured.jsonl"];
+
+    [Fact]
+    public async Task ReferenceSolutionsOfEveryFormatPass()
+    {
+        foreach (string file in Files)
+        {
+            var set = ProblemSet.Load(TestData.PathOf(file), includeChallengeTests: true);
+            var results = await fixture.Scorer.ScoreAsync(set.Problems.Select(p => new ScoreRequest(p, p.Reference!, SampleKind.Solution)).ToArray());
+            Assert.All(results, r => Assert.True(r.Passed, $"{file} {r.TaskId}: {r.Status} {r.Error}"));
+            Assert.All(results, r => Assert.Equal(r.TestsTotal, r.TestsPassed));
+        }
+    }
+
+    [Fact]
+    public async Task BrokenSolutionsOfEveryFormatFail()
+    {
+        var requests = new List<ScoreRequest>();
+        foreach (string file in Files)
+        {
+            foreach (var p in ProblemSet.Load(TestData.PathOf(file)).Problems)
+            {
+                // Same program with every return value replaced: still runs, never right.
+                string broken = System.Text.RegularExpressions.Regex.Replace(p.Reference!, @"return\s*\(?res\)?|return [^\n]+", "return None");
+                requests.Add(new ScoreRequest(p, broken, SampleKind.Solution));
+                requests.Add(new ScoreRequest(p, "def broken(:\n", SampleKind.Solution));
+            }
+        }
+        var results = await fixture.Scorer.ScoreAsync(requests);
+        Assert.All(results, r => Assert.Equal(SampleStatus.Failed, r.Status));
+        Assert.Contains(results, r => r.Error!.Contains("SyntaxError", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task CompletionsAreAppendedToThePromptAndPartialCreditIsCounted()
+    {
+        var problem = ProblemSet.Load(TestData.PathOf("structured.jsonl")).Problems[0];
+        // Right total, pairs wrong except for the empty input.
+        var result = await fixture.Scorer.ScoreOneAsync(new ScoreRequest(problem, "    return {'total': sum(xs) * scale, 'pairs': []}\n"));
+        Assert.Equal(SampleStatus.Failed, result.Status);
+        Assert.Equal((1, 3), (result.TestsPassed, result.TestsTotal));
+        Assert.Equal([TestStatus.Failed, TestStatus.Failed, TestStatus.Passed], result.Tests.Select(t => t.Status));
+        Assert.Contains("expected", result.Tests[0].Message);
+    }
+
+    [Fact]
+    public async Task OneRaisingTestDoesNotLoseTheOthers()
+    {
+        var problem = ProblemSet.Load(TestData.PathOf("structured.jsonl")).Problems[1];
+        var result = await fixture.Scorer.ScoreOneAsync(new ScoreRequest(problem,
+            "    if n < 0:\n        raise ValueError('negative')\n    return [n % 2 == 0, str(n), n / 3]\n"));
+        Assert.Equal([TestStatus.Error, TestStatus.Passed], result.Tests.Select(t => t.Status));
+        Assert.Contains("ValueError", result.Tests[0].Message);
+    }
+
+    [Fact]
+    public async Task CalibrationRaisesTheLimitOfSlowReferences()
+    {
+        var slow = ProblemSet.Parse(System.Text.Json.JsonDocument.Parse("""
+            {"task_id": "slow", "prompt": "def f():\n", "canonical_solution": "    import time\n    time.sleep(0.5)\n    return 1\n",
+             "entry_point": "f", "io_tests": [{"input": [], "output": 1}]}
+            """).RootElement, "inline:1");
+        await using var scorer = await Scorer.CreateAsync(new ScorerOptions(Workers: 1,
+            Limits: SandboxFixture.Limits with { Timeout = TimeSpan.FromSeconds(0.4) }, CalibrationFactor: 4));
+        var before = await scorer.ScoreOneAsync(new ScoreRequest(slow, slow.Reference!, SampleKind.Solution));
+        Assert.Equal(SampleStatus.Timeout, before.Status);
+        var references = await scorer.CalibrateAsync([slow]);
+        Assert.True(references[0].Passed);
+        Assert.InRange(scorer.TimeoutFor(slow).TotalSeconds, 2.0, 10.0);
+        var after = await scorer.ScoreOneAsync(new ScoreRequest(slow, slow.Reference!, SampleKind.Solution));
+        Assert.Equal(SampleStatus.Passed, after.Status);
+    }
+
+    [Fact]
+    public void InfrastructureFailuresAreErrorsNotVerdicts()
+    {
+        var problem = ProblemSet.Load(TestData.PathOf("mbpp.jsonl")).Problems[0];
+        var result = Verdicts.Judge(problem, SandboxResult.Infrastructure("worker crashed", problem.TestCount, 3));
+        Assert.Equal(SampleStatus.Error, result.Status);
+        Assert.False(result.Passed);
+        Assert.Contains("after 3 attempt(s)", result.Error);
+    }
+
+    [Theory]
+    [InlineData(IsolationLevel.Unshare)]
+    [InlineData(IsolationLevel.RlimitsOnly)]
+    public async Task WeakerIsolationStillScoresButSaysWhatIsMissing(IsolationLevel level)
+    {
+        await using var pool = await SandboxPool.CreateAsync(new SandboxPoolOptions(Workers: 1, Limits: SandboxFixture.Limits, MaxIsolation: level));
+        Assert.Equal(level, pool.Isolation.Level);
+        Assert.NotEmpty(pool.Isolation.Missing);
+        Assert.Contains("missing protections", pool.Isolation.Warning);
+        var ok = await pool.RunAsync(SandboxTask.ForAsserts("import os\nopen('x', 'w').write('1')\n", ["assert open('x').read() == '1'", "assert os.getuid() == 65534"]));
+        Assert.All(ok.Tests, t => Assert.Equal(TestRunKind.Ran, t.Kind));
+        var again = await pool.RunAsync(SandboxTask.ForAsserts("import os\n", ["assert not os.path.exists('x')"]));
+        Assert.Equal(TestRunKind.Ran, again.Tests[0].Kind);
+    }
+}
