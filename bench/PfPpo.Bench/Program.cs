@@ -1,1 +1,13 @@
-return 0;
+using PfPpo.Bench;
+
+return args switch
+{
+    ["sandbox", .. var rest] => await SandboxBenchmark.RunAsync(rest),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("usage: PfPpo.Bench sandbox [--problems N] [--workers N]");
+    return 2;
+}

@@ -85,14 +85,17 @@ public static class Isolation
 
     internal static bool IsRoot => Environment.IsPrivilegedProcess;
 
-    internal static void SetMode(string path, UnixFileMode mode)
+    /// <summary>chmod that fails clearly off Linux (the sandbox needs Linux anyway).</summary>
+    public static void SetMode(string path, UnixFileMode mode)
     {
         if (OperatingSystem.IsWindows()) throw new PlatformNotSupportedException("the PfPpo sandbox needs Linux.");
         File.SetUnixFileMode(path, mode);
     }
 
-    /// <summary>The argv that starts the worker script found in <paramref name="scriptDir"/> at the given level.</summary>
-    internal static List<string> WorkerCommand(IsolationLevel level, string scriptDir, string workRoot, string[] pythonArgs)
+    /// <summary>The argv that runs <c>/usr/bin/python3 -I -S pythonArgs</c> at the given isolation level. Under
+    /// bubblewrap, <paramref name="scriptDir"/> is visible read-only at <c>/pfppo</c>. (The pool's workers start this
+    /// way; benchmarks use it for one-process-per-program baselines.)</summary>
+    public static List<string> PythonCommand(IsolationLevel level, string scriptDir, params string[] pythonArgs)
     {
         var argv = new List<string>();
         void DropToNobody()
@@ -136,7 +139,7 @@ public static class Isolation
             "ns=os.getpid()==1\n" +
             "try:\n socket.create_connection(('127.0.0.1',1),timeout=0.5); net=True\nexcept OSError as e:\n net=e.errno not in (101,111,99)\n" +
             "print('ok' if ns else 'nons', 'net' if net else 'nonet', os.getuid())\n";
-        var argv = WorkerCommand(level, probeDir, probeDir, ["-c", check]);
+        var argv = PythonCommand(level, probeDir, "-c", check);
         try
         {
             var start = new ProcessStartInfo(argv[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
