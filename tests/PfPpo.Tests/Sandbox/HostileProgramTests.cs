@@ -105,7 +105,10 @@ public class HostileProgramTests(SandboxFixture fixture)
         string marker = $"pfppo-escape-{Guid.NewGuid():N}";
         string[] targets = [$"/tmp/{marker}", $"/{marker}", $"/usr/{marker}", $"/var/tmp/{marker}", $"/dev/shm/{marker}"];
         string writes = string.Join("", targets.Select(t => $"try:\n    open('{t}', 'w').write('x')\nexcept OSError:\n    pass\n"));
-        var result = await Score(AddAsserts, "    return a + b\n" + writes);
+        // Try to regain write access first: remount the root read-write, become root.
+        string escalate = "import subprocess, os\nfor cmd in (['/usr/bin/mount', '-o', 'remount,rw', '/'], ['/usr/bin/mount', '-o', 'remount,rw', '/usr']):\n" +
+            "    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\ntry:\n    os.setuid(0)\nexcept OSError:\n    pass\n";
+        var result = await Score(AddAsserts, "    return a + b\n" + escalate + writes);
         Assert.Equal(SampleStatus.Passed, result.Status); // the program itself is correct; its writes just went nowhere
         Assert.All(targets, t => Assert.False(File.Exists(t), $"{t} exists on the host"));
         await AssertStillServes();
