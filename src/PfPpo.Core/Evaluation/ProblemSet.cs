@@ -76,6 +76,29 @@ public sealed class ProblemSet
             return new Problem(taskId, ProblemFormat.Structured, prompt, canonical is null ? null : prompt + canonical,
                 f.OptionalString("test") ?? "", entry, "", [], tests, where);
         }
+        if (obj.TryGetProperty("base_input", out _))
+        {
+            string prompt = f.RequiredString("prompt");
+            string entry = f.RequiredString("entry_point");
+            string canonical = f.RequiredString("canonical_solution");
+            var tests = new List<IoTest>();
+            foreach (string field in new[] { "base_input", "plus_input" })
+            {
+                if (!obj.TryGetProperty(field, out var inputs) || inputs.ValueKind == JsonValueKind.Null) continue;
+                int i = 0;
+                foreach (var input in f.Array(field).EnumerateArray())
+                {
+                    if (input.ValueKind != JsonValueKind.Array)
+                        throw new DataFormatException($"{where}: {field}[{i}] must be an array of positional arguments");
+                    tests.Add(new IoTest(input.Clone(), default));
+                    i++;
+                }
+            }
+            if (tests.Count == 0) throw new DataFormatException($"{where}: 'base_input' and 'plus_input' hold no tests");
+            double atol = obj.TryGetProperty("atol", out var a) && a.ValueKind == JsonValueKind.Number ? a.GetDouble() : 0;
+            if (!(atol >= 0)) throw new DataFormatException($"{where}: field 'atol' must not be negative");
+            return new Problem(taskId, ProblemFormat.EvalPlus, prompt, prompt + canonical, f.OptionalString("test") ?? "", entry, "", [], tests, where, atol);
+        }
         string? test = f.OptionalString("test");
         bool hasTestList = obj.TryGetProperty("test_list", out _);
         if (hasTestList && (string.IsNullOrWhiteSpace(test) || !obj.TryGetProperty("entry_point", out _)))

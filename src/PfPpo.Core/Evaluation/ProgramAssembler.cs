@@ -18,7 +18,7 @@ public static class ProgramAssembler
     {
         SandboxTask task = problem.Format switch
         {
-            ProblemFormat.Structured => SandboxTask.ForCalls(program, problem.EntryPoint!,
+            ProblemFormat.Structured or ProblemFormat.EvalPlus => SandboxTask.ForCalls(program, problem.EntryPoint!,
                 problem.IoTests.Select(t => t.Input.GetRawText()).ToArray()),
             ProblemFormat.Mbpp => SandboxTask.ForAsserts(program, problem.TestList, entryPoint: null, setup: problem.TestSetupCode)
                 with { GuardEntryPoint = false },

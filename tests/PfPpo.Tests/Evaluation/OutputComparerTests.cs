@@ -35,4 +35,18 @@ public class OutputComparerTests
     [InlineData("3", "\"3\"", false)]
     public void ComparesWithTypeChecksAndTolerance(string expected, string tagged, bool match) =>
         Assert.Equal(match, Match(expected, tagged));
+
+    [Theory]
+    [InlineData("""{"f": "0.5"}""", """{"f": "0.5000001"}""", 1e-6, true)]
+    [InlineData("""{"f": "0.5"}""", """{"f": "0.50001"}""", 1e-6, false)]
+    [InlineData("""{"f": "0.5"}""", """{"f": "0.5000001"}""", 0, true)] // 0 means evalplus's 1e-6
+    [InlineData("""{"i": "2"}""", """{"f": "2.0"}""", 0, true)] // Python: 2 == 2.0
+    [InlineData("""{"i": "2"}""", """{"b": true}""", 0, false)]
+    [InlineData("""{"t": [{"i": "1"}]}""", """{"l": [{"i": "1"}]}""", 0, false)] // (1,) != [1]
+    [InlineData("""{"set": [{"i": "1"}, {"i": "2"}]}""", """{"set": [{"i": "2"}, {"i": "1"}]}""", 0, true)]
+    [InlineData("""{"set": [{"i": "1"}, {"i": "2"}]}""", """{"set": [{"i": "2"}, {"i": "3"}]}""", 0, false)]
+    [InlineData("""{"d": [[{"s": "a"}, {"f": "1.0"}], [{"s": "b"}, {"z": null}]]}""", """{"d": [[{"s": "b"}, {"z": null}], [{"s": "a"}, {"f": "1.0000001"}]]}""", 0, true)]
+    [InlineData("""{"d": [[{"s": "a"}, {"i": "1"}]]}""", """{"d": [[{"s": "c"}, {"i": "1"}]]}""", 0, false)]
+    public void ComparesTaggedValuesLikeEvalPlus(string expected, string actual, double atol, bool match) =>
+        Assert.Equal(match, OutputComparer.MatchesTagged(JsonDocument.Parse(expected).RootElement, JsonDocument.Parse(actual).RootElement, atol));
 }

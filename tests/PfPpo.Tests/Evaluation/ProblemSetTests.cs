@@ -9,6 +9,7 @@ public class ProblemSetTests
     [InlineData("mbpp.jsonl", ProblemFormat.Mbpp)]
     [InlineData("leetcode.jsonl", ProblemFormat.LeetCode)]
     [InlineData("structured.jsonl", ProblemFormat.Structured)]
+    [InlineData("evalplus.jsonl", ProblemFormat.EvalPlus)]
     public void DetectsTheFormatFromTheFields(string file, ProblemFormat format)
     {
         var set = ProblemSet.Load(TestData.PathOf(file));

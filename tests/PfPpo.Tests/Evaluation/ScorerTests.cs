@@ -7,7 +7,7 @@ namespace PfPpo.Tests.Evaluation;
 [Collection(SandboxCollection.Name)]
 public class ScorerTests(SandboxFixture fixture)
 {
-    private static readonly string[] Files = ["humaneval.jsonl", "mbpp.jsonl", "leetcode.jsonl", "structured.jsonl"];
+    private static readonly string[] Files = ["humaneval.jsonl", "mbpp.jsonl", "leetcode.jsonl", "structured.jsonl", "evalplus.jsonl"];
 
     [Fact]
     public async Task ReferenceSolutionsOfEveryFormatPass()
@@ -78,6 +78,23 @@ public class ScorerTests(SandboxFixture fixture)
         Assert.InRange(scorer.TimeoutFor(slow).TotalSeconds, 2.0, 10.0);
         var after = await scorer.ScoreOneAsync(new ScoreRequest(slow, slow.Reference!, SampleKind.Solution));
         Assert.Equal(SampleStatus.Passed, after.Status);
+    }
+
+    [Fact]
+    public async Task EvalPlusComparesWithTheReferencesOutputsAndTolerance()
+    {
+        var set = ProblemSet.Load(TestData.PathOf("evalplus.jsonl"));
+        var truncate = set.Find("HumanEval/2")!;
+        Assert.Equal((ProblemFormat.EvalPlus, 5, 1e-6), (truncate.Format, truncate.TestCount, truncate.Atol));
+        var results = await fixture.Scorer.ScoreAsync([
+            new ScoreRequest(truncate, "    return number - int(number) + 1e-9\n"), // within atol
+            new ScoreRequest(truncate, "    return round(number - int(number), 2)\n"), // 123.456 and 999.99999 off by more than atol
+            new ScoreRequest(set.Find("Mbpp/2")!, "def similar_elements(a, b):\n    return tuple(sorted(set(a) & set(b)))\n"),
+            new ScoreRequest(set.Find("Mbpp/2")!, "def similar_elements(a, b):\n    return list(set(a) & set(b))\n"), // list is not a tuple
+        ]);
+        Assert.Equal([SampleStatus.Passed, SampleStatus.Failed, SampleStatus.Passed, SampleStatus.Failed], results.Select(r => r.Status));
+        Assert.Equal(3, results[1].TestsPassed);
+        Assert.Contains("reference returned", results[3].Error);
     }
 
     [Fact]
