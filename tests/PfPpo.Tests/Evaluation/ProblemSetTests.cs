@@ -66,4 +66,31 @@ public class ProblemSetTests
         var e = Assert.Throws<DataFormatException>(() => ProblemSet.Load(file.Path));
         Assert.Contains(":2: duplicate task_id 'a'", e.Message);
     }
+
+    [Fact]
+    public void ReadsGzippedJsonlAndJsonArrays()
+    {
+        string gz = Path.Combine(Path.GetTempPath(), $"pfppo-test-{Guid.NewGuid():N}.jsonl.gz");
+        string array = Path.Combine(Path.GetTempPath(), $"pfppo-test-{Guid.NewGuid():N}.json");
+        try
+        {
+            using (var file = File.Create(gz))
+            using (var zip = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionLevel.Fastest))
+            {
+                File.OpenRead(TestData.PathOf("humaneval.jsonl")).CopyTo(zip);
+            }
+            Assert.Equal(["HumanEval/0", "HumanEval/38"], ProblemSet.Load(gz).Problems.Select(p => p.TaskId));
+
+            File.WriteAllText(array, "[" + string.Join(",", File.ReadAllLines(TestData.PathOf("mbpp.jsonl"))) + ",\n{\"task_id\": 9}]");
+            var e = Assert.Throws<DataFormatException>(() => ProblemSet.Load(array));
+            Assert.StartsWith($"{array}:[2]: ", e.Message);
+            File.WriteAllText(array, "[" + string.Join(",", File.ReadAllLines(TestData.PathOf("mbpp.jsonl"))) + "]");
+            Assert.Equal(2, ProblemSet.Load(array).Problems.Count);
+        }
+        finally
+        {
+            File.Delete(gz);
+            File.Delete(array);
+        }
+    }
 }
