@@ -21,7 +21,7 @@ public static class ProgramAssembler
             ProblemFormat.Structured or ProblemFormat.EvalPlus => SandboxTask.ForCalls(program, problem.EntryPoint!,
                 problem.IoTests.Select(t => t.Input.GetRawText()).ToArray()),
             ProblemFormat.Mbpp => SandboxTask.ForAsserts(program, problem.TestList, entryPoint: null, setup: problem.TestSetupCode)
-                with { GuardEntryPoint = false },
+                with { GuardEntryPoint = false, GuardProgramFunctions = true },
             _ when HasCheck(problem) => SandboxTask.ForAsserts(program, [$"{problem.Test}\n\ncheck({GuardedCandidate})\n"], problem.EntryPoint),
             // LeetCode contest tests build Solution() themselves: guard the class's methods instead.
             ProblemFormat.LeetCode => SandboxTask.ForAsserts(program, [problem.Test], "Solution"),

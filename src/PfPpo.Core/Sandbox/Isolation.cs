@@ -39,6 +39,9 @@ public static class Isolation
     private const string Setpriv = "/usr/bin/setpriv";
     private const int NobodyId = 65534;
 
+    /// <summary>Size cap of the sandbox's private /tmp and /dev/shm (they live in memory).</summary>
+    public const long TmpfsBytes = 256L << 20;
+
     /// <summary>Probes bubblewrap, then unshare, else rlimits only. <paramref name="maxLevel"/> forces a weaker level
     /// (for tests and for machines where a stronger one misbehaves).</summary>
     public static IsolationReport Probe(IsolationLevel maxLevel = IsolationLevel.Bubblewrap)
@@ -116,7 +119,8 @@ public static class Isolation
                     "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "LANG", "C.UTF-8",
                     "--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
                     "--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin",
-                    "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--ro-bind", scriptDir, "/pfppo",
+                    "--proc", "/proc", "--dev", "/dev", "--size", $"{TmpfsBytes}", "--tmpfs", "/dev/shm",
+                    "--size", $"{TmpfsBytes}", "--tmpfs", "/tmp", "--ro-bind", scriptDir, "/pfppo",
                     "--remount-ro", "/", "--chdir", "/tmp", Python, "-I", "-S", .. pythonArgs]);
                 return argv;
             case IsolationLevel.Unshare:

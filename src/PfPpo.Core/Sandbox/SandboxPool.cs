@@ -136,6 +136,7 @@ public sealed class SandboxPool : IAsyncDisposable, IDisposable
             if (task.EntryPoint is null) json.WriteNull("entry_point");
             else json.WriteString("entry_point", task.EntryPoint);
             json.WriteBoolean("guard", task.GuardEntryPoint);
+            json.WriteBoolean("guard_all", task.GuardProgramFunctions);
             json.WriteStartArray("tests");
             foreach (string t in task.Tests) json.WriteStringValue(t);
             json.WriteEndArray();

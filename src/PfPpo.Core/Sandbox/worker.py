@@ -131,6 +131,55 @@ def guard_returns(fn):
     return guarded
 
 
+MRO_OF = type.__dict__["__mro__"].__get__
+DICT_OF = type.__dict__["__dict__"].__get__
+TRUSTED_SLOTS = (type(object.__eq__), type(object().__eq__), type(len))
+
+
+def untrusted_equality(value, type=type, dict=dict, any=any, getattr=getattr, mro_of=MRO_OF, dict_of=DICT_OF,
+                       trusted=TRUSTED_SLOTS):
+    """True when value (or anything inside a builtin container) compares with an __eq__/__ne__ written in the
+    program itself or taken from unittest.mock (ANY): such objects can make any assert pass."""
+    def check(v, depth):
+        t = type(v)
+        if depth > 100:
+            return True
+        if t is list or t is tuple or t is set or t is frozenset:
+            return any(check(x, depth + 1) for x in v)
+        if t is dict:
+            return any(check(k, depth + 1) or check(x, depth + 1) for k, x in dict.items(v))
+        for name in ("__eq__", "__ne__"):
+            for klass in mro_of(t):
+                found = dict_of(klass).get(name)
+                if found is None:
+                    continue
+                if type(found) in trusted:
+                    break
+                code = getattr(getattr(found, "__func__", found), "__code__", None)
+                if code is None or not code.co_filename.startswith("/usr/") or code.co_filename.endswith("unittest/mock.py"):
+                    return True
+                break
+        return False
+
+    return check(value, 0)
+
+
+def guard_program_functions(ns, FunctionType=FunctionType, type=type):
+    """MBPP has no entry point: wrap every function the program defined so none may return an object with
+    program-defined equality."""
+    def wrap(fn):
+        def guarded(*args, __fn=fn, __untrusted=untrusted_equality, **kwargs):
+            result = __fn(*args, **kwargs)
+            if __untrusted(result):
+                raise TypeError("function returned an object with program-defined equality")
+            return result
+        guarded.__name__ = fn.__name__
+        return guarded
+    for name, value in list(ns.items()):
+        if type(value) is FunctionType and value.__code__.co_filename == "solution.py":
+            ns[name] = wrap(value)
+
+
 def set_limits(req):
     def lim(which, value):
         if value and value > 0:
@@ -178,7 +227,7 @@ def child_main(req, res_w, out_w, nonce, work):
     _pipe, _close, _read, _select, _monotonic, _kill = os.pipe, os.close, os.read, select.select, time.monotonic, os.kill
     _pidfd_open, _set_blocking, _flush = os.pidfd_open, os.set_blocking, sys.stdout.flush
     _tagged, _guard, builtins_copy = tagged, guard_returns, PRISTINE_BUILTINS.copy
-    _isinstance, _list, _vars, _setattr = isinstance, list, vars, setattr
+    _isinstance, _list, _vars, _setattr, _guard_all = isinstance, list, vars, setattr, guard_program_functions
 
     def send(record):
         data = (dumps(record) + "\n").encode()
@@ -294,6 +343,8 @@ def child_main(req, res_w, out_w, nonce, work):
                 if entry.isidentifier():
                     ns[entry] = guarded
                 ns["__pfppo_candidate__"] = guarded
+        elif req.get("guard_all"):
+            _guard_all(ns)
         ns["__builtins__"] = builtins_copy()
         setup = req.get("setup") or ""
         if setup:

@@ -191,6 +191,36 @@ public class HostileProgramTests(SandboxFixture fixture)
         AssertContained(subclass, SampleStatus.Failed);
     }
 
+    [Theory]
+    [InlineData("class Any:\n    def __eq__(self, other):\n        return True\ndef similar_elements(a, b):\n    return Any()\n")]
+    [InlineData("class Any(tuple):\n    __eq__ = lambda self, other: True\ndef similar_elements(a, b):\n    return [Any()][0]\n")]
+    [InlineData("from unittest.mock import ANY\ndef similar_elements(a, b):\n    return ANY\n")]
+    public async Task AlwaysEqualObjectsFailMbppAsserts(string program)
+    {
+        var mbpp = ProblemSet.Load(Path.Combine(AppContext.BaseDirectory, "Evaluation", "Data", "mbpp.jsonl")).Find("2")!;
+        var result = await fixture.Scorer.ScoreOneAsync(new ScoreRequest(mbpp, program, SampleKind.Solution));
+        AssertContained(result, SampleStatus.Failed);
+        Assert.Equal(0, result.TestsPassed);
+    }
+
+    [Fact]
+    public async Task AlwaysEqualObjectsFailLeetCodeContestAsserts()
+    {
+        var contest = ProblemSet.Load(Path.Combine(AppContext.BaseDirectory, "Evaluation", "Data", "leetcode.jsonl")).Find("weekly-contest-1-add")!;
+        var result = await fixture.Scorer.ScoreOneAsync(new ScoreRequest(contest,
+            "        class Any:\n            def __eq__(self, other):\n                return True\n        return Any()\n"));
+        AssertContained(result, SampleStatus.Failed);
+    }
+
+    [Fact]
+    public async Task FillingTheMemoryBackedTmpIsBounded()
+    {
+        var result = await Score(AddAsserts, "    return a + b\nfor i in range(1000):\n    try:\n        open(f'/tmp/fill{i}', 'wb').write(b'x' * (8 << 20))\n    except OSError:\n        break\n" +
+            "for i in range(1000):\n    try:\n        open(f'/dev/shm/fill{i}', 'wb').write(b'x' * (8 << 20))\n    except OSError:\n        break\n");
+        Assert.Equal(SampleStatus.Passed, result.Status);
+        await AssertStillServes();
+    }
+
     [Fact]
     public async Task InterpreterCrashFromDeepRecursionFailsOnlyThatSample()
     {
