@@ -329,8 +329,10 @@ def child_main(req, res_w, out_w, nonce, work):
         send({"done": nonce})
         _exit(0)
 
-    # Assert mode: setup, then each test snippet in order with pristine builtins; the entry point is guarded.
+    # Assert mode: setup, then each test snippet in order with pristine builtins. Tests see guarded functions in
+    # their own copy of the globals; the program's own (recursive) calls keep reaching the unguarded ones.
     try:
+        tns = _dict(ns)
         if entry and req.get("guard"):
             target = _eval(entry, _dict(ns, __builtins__=builtins_copy()))
             if _isinstance(target, type):
@@ -341,10 +343,11 @@ def child_main(req, res_w, out_w, nonce, work):
             elif _callable(target):
                 guarded = _guard(target)
                 if entry.isidentifier():
-                    ns[entry] = guarded
-                ns["__pfppo_candidate__"] = guarded
+                    tns[entry] = guarded
+                tns["__pfppo_candidate__"] = guarded
         elif req.get("guard_all"):
-            _guard_all(ns)
+            _guard_all(tns)
+        ns = tns
         ns["__builtins__"] = builtins_copy()
         setup = req.get("setup") or ""
         if setup:

@@ -98,6 +98,23 @@ public class ScorerTests(SandboxFixture fixture)
     }
 
     [Fact]
+    public async Task GuardsDoNotCostRecursionDepth()
+    {
+        var mbpp = ProblemSet.Parse(System.Text.Json.JsonDocument.Parse("""
+            {"task_id": 1, "text": "sum", "code": "def total(n):\n    return 0 if n == 0 else n + total(n - 1)\n",
+             "test_list": ["assert total(900) == 405450"], "test_setup_code": "", "challenge_test_list": []}
+            """).RootElement, "inline:1");
+        var humanEval = ProblemSet.Parse(System.Text.Json.JsonDocument.Parse("""
+            {"task_id": "t", "prompt": "def total(n):\n", "canonical_solution": "    return 0 if n == 0 else n + total(n - 1)\n",
+             "test": "def check(candidate):\n    assert candidate(900) == 405450\n", "entry_point": "total"}
+            """).RootElement, "inline:1");
+        var results = await fixture.Scorer.ScoreAsync([
+            new ScoreRequest(mbpp, mbpp.Reference!, SampleKind.Solution),
+            new ScoreRequest(humanEval, humanEval.Reference!, SampleKind.Solution)]);
+        Assert.All(results, r => Assert.True(r.Passed, r.Error));
+    }
+
+    [Fact]
     public void InfrastructureFailuresAreErrorsNotVerdicts()
     {
         var problem = ProblemSet.Load(TestData.PathOf("mbpp.jsonl")).Problems[0];
