@@ -242,6 +242,13 @@ def child_main(req, res_w, out_w, nonce, work):
         except BaseException:
             return "exception"
 
+    # Trace and profile hooks can jump over a test's asserts (frame.f_lineno) or rewrite its locals: remove them.
+    for name in ("settrace", "setprofile"):
+        try:
+            delattr(sys, name)
+        except AttributeError:
+            pass
+
     ns = {"__name__": "__main__", "__builtins__": builtins_copy()}
     try:
         _exec(_compile(req["solution"], "solution.py", "exec"), ns)

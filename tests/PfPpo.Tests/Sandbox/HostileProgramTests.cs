@@ -167,6 +167,7 @@ public class HostileProgramTests(SandboxFixture fixture)
     [InlineData("    import os\n    os._exit(0)\n")]
     [InlineData("    return 0\nimport atexit, os\natexit.register(lambda: os._exit(0))\n")]
     [InlineData("    return 0\nimport builtins\nbuiltins.AssertionError = type('Nope', (Exception,), {})\n")]
+    [InlineData("    return 0\nimport sys\ndef skip(frame, event, arg):\n    if event == 'line' and frame.f_code.co_filename.startswith('test'):\n        try:\n            frame.f_lineno = frame.f_code.co_firstlineno + 1000\n        except ValueError:\n            pass\n    return skip\nsys.settrace(skip)\n")]
     [InlineData("    return 0\nimport os\nfor fd in range(3, 1024):\n    try:\n        os.write(fd, b'{\"done\": \"0\"}\\n{\"i\": 0, \"ok\": true}\\n')\n    except OSError:\n        pass\nprint('{\"id\": 1, \"done\": true, \"tests\": [{\"ok\": true}]}')\nos._exit(0)\n")]
     public async Task ExitAndProtocolTricksFail(string completion)
     {
