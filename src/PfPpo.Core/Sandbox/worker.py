@@ -1,7 +1,7 @@
 # PfPpo sandbox worker. Runs inside the sandbox as PID 1 of its PID namespace and never executes candidate code
 # itself: each task runs in a forked child (and, for io tests, one grandchild per test). Protocol: one JSON request
 # per line on stdin, one JSON response per line on stdout. Children lose fds 0-2 before any candidate code runs.
-import builtins, json, os, resource, select, signal, sys, time, random, shutil
+import builtins, gc, json, os, resource, select, signal, sys, time, random, shutil
 from types import FunctionType
 
 PRISTINE_BUILTINS = dict(builtins.__dict__)
@@ -487,6 +487,8 @@ def main():
             sys.path.append(d)
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
         signal.signal(sig, signal.SIG_DFL)  # as PID 1 without handlers these cannot be delivered from inside
+    gc.collect()
+    gc.freeze()  # forked task processes then never scan (and copy on write) the worker's own objects
     PROTOCOL_OUT.write(b'{"ready": true}\n')
     PROTOCOL_OUT.flush()
     for line in PROTOCOL_IN:
