@@ -8,6 +8,6 @@ return args switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: PfPpo.Bench sandbox [--problems N] [--workers N]");
+    Console.Error.WriteLine("usage: PfPpo.Bench sandbox [--problems N] [--workers N] [--rounds N] [--pool-workers N]");
     return 2;
 }

@@ -14,6 +14,8 @@ public static class SandboxBenchmark
     {
         int count = IntArg(args, "--problems", 240);
         int workers = IntArg(args, "--workers", Environment.ProcessorCount);
+        int rounds = IntArg(args, "--rounds", 5);
+        int poolWorkers = IntArg(args, "--pool-workers", workers);
         var problems = Generate(count);
         var programs = problems.Select(p => p.Reference!).ToArray();
         string dir = Directory.CreateTempSubdirectory("pfppo-bench-").FullName;
@@ -29,26 +31,43 @@ public static class SandboxBenchmark
                 Isolation.SetMode(scripts[i], (UnixFileMode)0b110_100_100);
             }
 
-            await using var scorer = await Scorer.CreateAsync(new ScorerOptions(workers));
+            await using var scorer = await Scorer.CreateAsync(new ScorerOptions(poolWorkers));
             var requests = problems.Select(p => new ScoreRequest(p, p.Reference!, SampleKind.Solution)).ToArray();
-            await scorer.ScoreAsync(requests.Take(workers * 4).ToArray()); // warm-up
-            var pool = await Time(async () =>
+            await scorer.ScoreAsync(requests.Take(poolWorkers * 4).ToArray()); // warm-up
+            // The machine is shared: run the three runners in alternating order for several rounds, report medians.
+            var pool = new List<double>();
+            var fresh = new List<double>();
+            var freshBwrap = new List<double>();
+            var runners = new (List<double> Times, Func<Task> Run)[]
             {
-                var results = await scorer.ScoreAsync(requests);
-                if (results.Any(r => !r.Passed)) throw new InvalidOperationException("a generated reference failed in the pool");
-            });
-            var fresh = await Time(() => RunEach(scripts, workers, s => ["/usr/bin/python3", "-I", "-S", s]));
-            var freshBwrap = await Time(() => RunEach(scripts, workers,
-                s => Isolation.PythonCommand(IsolationLevel.Bubblewrap, dir, $"/pfppo/{Path.GetFileName(s)}")));
+                (pool, async () =>
+                {
+                    var results = await scorer.ScoreAsync(requests);
+                    if (results.Any(r => !r.Passed)) throw new InvalidOperationException("a generated reference failed in the pool");
+                }),
+                (fresh, () => RunEach(scripts, workers, s => ["/usr/bin/python3", "-I", "-S", s])),
+                (freshBwrap, () => RunEach(scripts, workers, s => Isolation.PythonCommand(IsolationLevel.Bubblewrap, dir, $"/pfppo/{Path.GetFileName(s)}"))),
+            };
+            for (int round = 0; round < rounds; round++)
+            {
+                foreach (var (times, run) in round % 2 == 0 ? runners : runners.Reverse())
+                {
+                    times.Add(await Time(run));
+                }
+            }
 
-            var table = new Table().AddColumns("runner", "programs", "seconds", "programs/s", "ms/program (x workers)");
-            void Row(string name, double seconds) => table.AddRow(name, $"{count}", $"{seconds:0.000}", $"{count / seconds:0.0}",
-                $"{seconds * 1000 * workers / count:0.00}");
-            Row($"warm pool, bubblewrap ({scorer.Isolation.Level}), {workers} workers", pool);
-            Row("fresh python3 -I -S per program, no sandbox", fresh);
-            Row("fresh bwrap + python3 per program", freshBwrap);
+            var table = new Table().AddColumns("runner", "programs", "median s", "best s", "programs/s (median)", "ms/program x workers");
+            void Row(string name, List<double> times)
+            {
+                double median = Median(times);
+                table.AddRow(name, $"{count}", $"{median:0.000}", $"{times.Min():0.000}", $"{count / median:0.0}", $"{median * 1000 * workers / count:0.00}");
+            }
+            Row($"warm pool ({scorer.Isolation.Level}), {poolWorkers} workers", pool);
+            Row("fresh python3 -I -S, no sandbox", fresh);
+            Row("fresh bwrap + python3", freshBwrap);
             AnsiConsole.Write(table);
-            Console.WriteLine($"pool speed-up: {fresh / pool:0.0}x vs fresh python3, {freshBwrap / pool:0.0}x vs fresh bwrap");
+            Console.WriteLine($"{rounds} rounds; pool speed-up (medians): {Median(fresh) / Median(pool):0.0}x vs fresh python3, " +
+                $"{Median(freshBwrap) / Median(pool):0.0}x vs fresh bwrap");
             return 0;
         }
         finally
@@ -96,6 +115,12 @@ public static class SandboxBenchmark
             await process.WaitForExitAsync(ct);
             if (process.ExitCode != 0) throw new InvalidOperationException($"{script} failed: {err}");
         });
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
     private static async Task<double> Time(Func<Task> run)
