@@ -25,7 +25,6 @@ public sealed class SandboxPool : IAsyncDisposable, IDisposable
     private readonly Channel<SandboxWorker?> _idle;
     private readonly string _scriptDir;
     private readonly SandboxPoolOptions _options;
-    private readonly CancellationTokenSource _disposing = new();
     private long _nextId;
     private int _nextWorkerId;
     private int _disposed;
@@ -210,7 +209,6 @@ public sealed class SandboxPool : IAsyncDisposable, IDisposable
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        await _disposing.CancelAsync();
         _idle.Writer.TryComplete();
         await Task.Run(() =>
         {
@@ -226,7 +224,6 @@ public sealed class SandboxPool : IAsyncDisposable, IDisposable
             {
             }
         });
-        _disposing.Dispose();
     }
 
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
