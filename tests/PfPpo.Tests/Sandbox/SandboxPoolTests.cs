@@ -48,4 +48,48 @@ public class SandboxPoolTests(SandboxFixture fixture)
         Assert.All(results, r => Assert.All(r.Tests, t => Assert.Equal(TestRunKind.Ran, t.Kind)));
         Assert.True(results.Average(r => r.DurationMs) < 200, $"mean task time {results.Average(r => r.DurationMs)} ms");
     }
+
+    [Fact]
+    public async Task AWorkerKilledMidTaskIsReplacedAndTheTaskRetried()
+    {
+        var running = _pool.RunAsync(SandboxTask.ForAsserts("import time\ntime.sleep(1.0)\n", ["assert True"]));
+        await Task.Delay(400);
+        // Kill every sandbox worker this test process started (bwrap is the worker's outer process; the tests of this
+        // collection run one at a time, so the other pools' workers are idle and must recover on their next task).
+        int killed = 0;
+        foreach (int pid in ChildProcesses("bwrap"))
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            process.Kill();
+            killed++;
+        }
+        Assert.True(killed >= 1);
+        var result = await running;
+        Assert.Null(result.InfraError);
+        Assert.InRange(result.Attempts, 2, 3);
+        Assert.Equal(TestRunKind.Ran, result.Tests[0].Kind);
+        var after = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => _pool.RunAsync(SandboxTask.ForAsserts("x = 1\n", ["assert x == 1"]))));
+        Assert.All(after, r => Assert.Equal(TestRunKind.Ran, r.Tests[0].Kind));
+    }
+
+    private static List<int> ChildProcesses(string name)
+    {
+        var children = new List<int>();
+        foreach (string dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out int pid)) continue;
+            try
+            {
+                string stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                int open = stat.IndexOf('('), close = stat.LastIndexOf(')');
+                string comm = stat[(open + 1)..close];
+                int ppid = int.Parse(stat[(close + 2)..].Split(' ')[1]);
+                if (ppid == Environment.ProcessId && comm == name) children.Add(pid);
+            }
+            catch (IOException)
+            {
+            }
+        }
+        return children;
+    }
 }
