@@ -117,11 +117,16 @@ public sealed class ProblemSet
         {
             string prompt = f.RequiredString("prompt");
             string testCode = f.RequiredString("test");
-            string entry = f.RequiredString("entry_point");
-            bool leetCode = entry.StartsWith("Solution", StringComparison.Ordinal) || prompt.Contains("class Solution", StringComparison.Ordinal);
-            // LeetCodeDataset keeps its reference class in 'completion'. A whole class after a stub simply redefines it.
+            string? entry = f.OptionalString("entry_point");
+            bool leetCode = (entry?.StartsWith("Solution", StringComparison.Ordinal) ?? false)
+                || prompt.Contains("class Solution", StringComparison.Ordinal)
+                || (entry is null && testCode.Contains("Solution()", StringComparison.Ordinal));
+            if (entry is null && !leetCode) throw new DataFormatException($"{where}: missing field 'entry_point'");
+            // LeetCodeDataset keeps its reference class in 'completion'.
             string? canonical = f.OptionalString("canonical_solution") ?? (leetCode ? f.OptionalString("completion") : null);
-            string? reference = canonical is null ? null : prompt + canonical;
+            string? reference = canonical is null ? null
+                : leetCode ? ProgramAssembler.LeetCodeProgram(prompt, canonical)
+                : prompt + canonical;
             return new Problem(taskId, leetCode ? ProblemFormat.LeetCode : ProblemFormat.HumanEval, prompt, reference, testCode, entry, "", [], [], where);
         }
         throw new DataFormatException($"{where}: cannot tell the format: expected 'io_tests' (PfPpo structured), 'test_list' (MBPP) or 'prompt' + 'test' + 'entry_point' (HumanEval / LeetCode)");

@@ -9,7 +9,6 @@ WORK_ROOT = sys.argv[1] if len(sys.argv) > 1 else "/tmp"  # private tmpfs under 
 IS_NAMESPACE_INIT = os.getpid() == 1
 PROTOCOL_IN = sys.stdin.buffer
 PROTOCOL_OUT = sys.stdout.buffer
-EXACT_SCALARS = (type(None), bool, int, float, str)
 
 
 def set_not_dumpable():
@@ -100,46 +99,16 @@ def tagged(value, budget, type=type, len=len, abs=abs, list=list, tuple=tuple, d
     return enc(value)
 
 
-def guard_returns(fn):
-    """Wraps the entry point so assert-based tests only ever compare exact builtin values."""
-    budget_size = 1_000_000
-
-    def check(v, depth=0, type=type, dict=dict):
-        t = type(v)
-        if t in EXACT_SCALARS or t is complex or t is bytes:
-            return
-        if depth > 100:
-            raise TypeError("return value nested too deeply")
-        if t is list or t is tuple or t is set or t is frozenset:
-            for x in v:
-                check(x, depth + 1)
-            return
-        if t is dict:
-            for k, x in dict.items(v):
-                check(k, depth + 1)
-                check(x, depth + 1)
-            return
-        raise TypeError("entry point returned a %s; only builtin types are accepted" % t.__qualname__)
-
-    def guarded(*args, __fn=fn, __check=check, **kwargs):
-        result = __fn(*args, **kwargs)
-        __check(result)
-        return result
-
-    guarded.__name__ = getattr(fn, "__name__", "guarded")
-    guarded.__doc__ = getattr(fn, "__doc__", None)
-    return guarded
-
-
 MRO_OF = type.__dict__["__mro__"].__get__
 DICT_OF = type.__dict__["__dict__"].__get__
-TRUSTED_SLOTS = (type(object.__eq__), type(object().__eq__), type(len))
+SLOT_WRAPPER = type(object.__eq__)
 
 
 def untrusted_equality(value, type=type, dict=dict, any=any, getattr=getattr, mro_of=MRO_OF, dict_of=DICT_OF,
-                       trusted=TRUSTED_SLOTS):
-    """True when value (or anything inside a builtin container) compares with an __eq__/__ne__ written in the
-    program itself or taken from unittest.mock (ANY): such objects can make any assert pass."""
+                       slot=SLOT_WRAPPER):
+    """True when value (or anything inside a builtin container) compares with an __eq__/__ne__ that the program
+    wrote, borrowed (int.__ne__ as __eq__), or took from unittest.mock (ANY): such objects can make asserts pass.
+    Builtin and standard-library types (dict, Counter, defaultdict, Fraction, ...) are trusted."""
     def check(v, depth):
         t = type(v)
         if depth > 100:
@@ -153,7 +122,10 @@ def untrusted_equality(value, type=type, dict=dict, any=any, getattr=getattr, mr
                 found = dict_of(klass).get(name)
                 if found is None:
                     continue
-                if type(found) in trusted:
+                if type(found) is slot:
+                    # A C slot is honest only in the class that defines it, under its own name.
+                    if found.__objclass__ is not klass or found.__name__ != name:
+                        return True
                     break
                 code = getattr(getattr(found, "__func__", found), "__code__", None)
                 if code is None or not code.co_filename.startswith("/usr/") or code.co_filename.endswith("unittest/mock.py"):
@@ -164,20 +136,25 @@ def untrusted_equality(value, type=type, dict=dict, any=any, getattr=getattr, mr
     return check(value, 0)
 
 
-def guard_program_functions(ns, FunctionType=FunctionType, type=type):
-    """MBPP has no entry point: wrap every function the program defined so none may return an object with
-    program-defined equality."""
-    def wrap(fn):
-        def guarded(*args, __fn=fn, __untrusted=untrusted_equality, **kwargs):
-            result = __fn(*args, **kwargs)
-            if __untrusted(result):
-                raise TypeError("function returned an object with program-defined equality")
-            return result
-        guarded.__name__ = fn.__name__
-        return guarded
+def guard_returns(fn, untrusted=untrusted_equality, getattr=getattr):
+    """Wraps a function under test so that it may not return an object with dishonest equality (see
+    untrusted_equality): an always-equal object would pass every `assert candidate(x) == y`."""
+    def guarded(*args, __fn=fn, **kwargs):
+        result = __fn(*args, **kwargs)
+        if untrusted(result):
+            raise TypeError("returned an object whose equality the program defined")
+        return result
+
+    guarded.__name__ = getattr(fn, "__name__", "guarded")
+    guarded.__doc__ = getattr(fn, "__doc__", None)
+    return guarded
+
+
+def guard_program_functions(ns, FunctionType=FunctionType, type=type, list=list, guard=guard_returns):
+    """MBPP has no entry point: guard every function the program defined."""
     for name, value in list(ns.items()):
         if type(value) is FunctionType and value.__code__.co_filename == "solution.py":
-            ns[name] = wrap(value)
+            ns[name] = guard(value)
 
 
 def set_limits(req):

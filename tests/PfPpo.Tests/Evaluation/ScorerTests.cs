@@ -115,6 +115,26 @@ public class ScorerTests(SandboxFixture fixture)
     }
 
     [Fact]
+    public async Task LeetCodeProgramsGetTheJudgesPreludeAndMayWriteTheWholeClass()
+    {
+        // A contest record whose prompt is a problem statement, with no entry_point and asserts that build Solution().
+        var contest = ProblemSet.Parse(System.Text.Json.JsonDocument.Parse("""
+            {"task_id": "contest-1", "prompt": "You are given a list of words. Return how often each first letter occurs.\nExample: ...\n",
+             "test": "s = Solution()\nassert s.firstLetters(['ab', 'ac', 'b']) == {'a': 2, 'b': 1}\nassert s.firstLetters([]) == {}\n"}
+            """).RootElement, "inline:1");
+        Assert.Equal(ProblemFormat.LeetCode, contest.Format);
+        string whole = "```python\nclass Solution:\n    def firstLetters(self, words: List[str]) -> Dict[str, int]:\n" +
+            "        counts = defaultdict(int)\n        for w in words:\n            counts[w[0]] += 1\n        return dict(counts)\n```";
+        var results = await fixture.Scorer.ScoreAsync([
+            new ScoreRequest(contest, SampleFile.ExtractCode(whole)),
+            new ScoreRequest(contest, SampleFile.ExtractCode(whole), SampleKind.Solution),
+            new ScoreRequest(contest, SampleFile.ExtractCode(whole).Replace("dict(counts)", "counts")), // a defaultdict equals its dict
+            new ScoreRequest(contest, SampleFile.ExtractCode(whole).Replace("w[0]", "w[-1]")),
+        ]);
+        Assert.Equal([SampleStatus.Passed, SampleStatus.Passed, SampleStatus.Passed, SampleStatus.Failed], results.Select(r => r.Status));
+    }
+
+    [Fact]
     public void InfrastructureFailuresAreErrorsNotVerdicts()
     {
         var problem = ProblemSet.Load(TestData.PathOf("mbpp.jsonl")).Problems[0];

@@ -190,6 +190,11 @@ public class HostileProgramTests(SandboxFixture fixture)
         var subclass = await Score(structured ? AddStructured : AddAsserts,
             "    class Int(int):\n        def __eq__(self, other):\n            return True\n    return Int(a + b + 1)\n");
         AssertContained(subclass, SampleStatus.Failed);
+        var borrowed = await Score(structured ? AddStructured : AddAsserts,
+            "    class Int(int):\n        __eq__ = int.__ne__\n    return Int(a + b + 12345)\n");
+        AssertContained(borrowed, SampleStatus.Failed);
+        var mock = await Score(structured ? AddStructured : AddAsserts, "    from unittest.mock import ANY\n    return [ANY][0]\n");
+        AssertContained(mock, SampleStatus.Failed);
     }
 
     [Theory]
