@@ -6,19 +6,20 @@ using static TorchSharp.torch;
 using Generator = PfPpo.Generation.Generator;
 
 // Benchmarks, printed as plain-text tables. Run in Release:
-//   dotnet run -c Release --project bench/PfPpo.Bench -- generation|training
+//   dotnet run -c Release --project bench/PfPpo.Bench -- generation|training|sandbox
 TorchRuntime.Initialize();
-string which = args.Length > 0 ? args[0] : "";
-switch (which)
+switch (args)
 {
-    case "generation":
+    case ["generation"]:
         ModelBenchmarks.Generation();
         return 0;
-    case "training":
+    case ["training"]:
         ModelBenchmarks.Training();
         return 0;
+    case ["sandbox", .. var rest]:
+        return await PfPpo.Bench.SandboxBenchmark.RunAsync(rest);
     default:
-        Console.Error.WriteLine("usage: PfPpo.Bench generation|training");
+        Console.Error.WriteLine("usage: PfPpo.Bench generation | training | sandbox [--problems N] [--workers N] [--rounds N] [--pool-workers N]");
         return 2;
 }
 

@@ -17,6 +17,7 @@ public static class Cli
             TasksCommand.Create(),
             InitModelCommand.Create(),
             GenerateCommand.Create(),
+            ScoreCommand.Create(),
         })
         {
             root.Subcommands.Add(command);

@@ -13,9 +13,13 @@ public enum ProblemFormat
     LeetCode,
     /// <summary>PfPpo's own: human-eval fields plus io_tests (inputs and expected outputs, compared outside the sandbox).</summary>
     Structured,
+    /// <summary>EvalPlus releases (HumanEval+, MBPP+): base_input + plus_input; expected outputs are the reference
+    /// solution's, computed in the sandbox on this machine and compared outside it with <see cref="Problem.Atol"/>.</summary>
+    EvalPlus,
 }
 
-/// <summary>One structured test: positional arguments and the expected return value, as JSON.</summary>
+/// <summary>One structured test: positional arguments and the expected return value, as JSON (undefined for
+/// <see cref="ProblemFormat.EvalPlus"/>, whose expected values come from the reference).</summary>
 public sealed record IoTest(JsonElement Input, JsonElement Output);
 
 /// <summary>One benchmark problem, in whichever format it came.</summary>
@@ -29,6 +33,7 @@ public sealed record IoTest(JsonElement Input, JsonElement Output);
 /// <param name="TestList">MBPP asserts, run one by one after the setup code (challenge tests included when asked).</param>
 /// <param name="IoTests">Structured tests.</param>
 /// <param name="Source">file:line the problem was read from.</param>
+/// <param name="Atol">EvalPlus absolute tolerance for floats (0 means evalplus's default of 1e-6).</param>
 public sealed record Problem(
     string TaskId,
     ProblemFormat Format,
@@ -39,12 +44,13 @@ public sealed record Problem(
     string TestSetupCode,
     IReadOnlyList<string> TestList,
     IReadOnlyList<IoTest> IoTests,
-    string Source)
+    string Source,
+    double Atol = 0)
 {
     /// <summary>Number of tests a verdict is split into.</summary>
     public int TestCount => Format switch
     {
-        ProblemFormat.Structured => IoTests.Count,
+        ProblemFormat.Structured or ProblemFormat.EvalPlus => IoTests.Count,
         ProblemFormat.Mbpp => TestList.Count,
         _ => 1,
     };

@@ -28,21 +28,16 @@ public sealed class ProblemSet
     /// <summary>The problem with <paramref name="taskId"/>, or null.</summary>
     public Problem? Find(string taskId) => _byId.GetValueOrDefault(taskId);
 
-    /// <summary>Loads a jsonl file of problems (blank lines skipped). The format of each line is detected from its
+    /// <summary>Loads problems from jsonl, a JSON array, or either gzipped (blank lines skipped). The format of each line is detected from its
     /// fields. Throws <see cref="DataFormatException"/> (<c>file:line: what is wrong</c>) or <see cref="FileNotFoundException"/>.</summary>
     /// <param name="includeChallengeTests">Also run MBPP's challenge_test_list.</param>
     public static ProblemSet Load(string path, bool includeChallengeTests = false)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such problems file", path);
         var problems = new List<Problem>();
-        int lineNumber = 0;
-        foreach (string line in File.ReadLines(path))
+        foreach (var (where, record) in JsonLines.Read(path))
         {
-            lineNumber++;
-            if (string.IsNullOrWhiteSpace(line)) continue;
-            string where = $"{path}:{lineNumber}";
-            using var doc = JsonLines.Parse(line, where);
-            problems.Add(Parse(doc.RootElement, where, includeChallengeTests));
+            problems.Add(Parse(record, where, includeChallengeTests));
         }
         if (problems.Count == 0) throw new DataFormatException($"{path}: no problems in the file");
         return new ProblemSet(path, problems);
@@ -76,6 +71,29 @@ public sealed class ProblemSet
             return new Problem(taskId, ProblemFormat.Structured, prompt, canonical is null ? null : prompt + canonical,
                 f.OptionalString("test") ?? "", entry, "", [], tests, where);
         }
+        if (obj.TryGetProperty("base_input", out _))
+        {
+            string prompt = f.RequiredString("prompt");
+            string entry = f.RequiredString("entry_point");
+            string canonical = f.RequiredString("canonical_solution");
+            var tests = new List<IoTest>();
+            foreach (string field in new[] { "base_input", "plus_input" })
+            {
+                if (!obj.TryGetProperty(field, out var inputs) || inputs.ValueKind == JsonValueKind.Null) continue;
+                int i = 0;
+                foreach (var input in f.Array(field).EnumerateArray())
+                {
+                    if (input.ValueKind != JsonValueKind.Array)
+                        throw new DataFormatException($"{where}: {field}[{i}] must be an array of positional arguments");
+                    tests.Add(new IoTest(input.Clone(), default));
+                    i++;
+                }
+            }
+            if (tests.Count == 0) throw new DataFormatException($"{where}: 'base_input' and 'plus_input' hold no tests");
+            double atol = obj.TryGetProperty("atol", out var a) && a.ValueKind == JsonValueKind.Number ? a.GetDouble() : 0;
+            if (!(atol >= 0)) throw new DataFormatException($"{where}: field 'atol' must not be negative");
+            return new Problem(taskId, ProblemFormat.EvalPlus, prompt, prompt + canonical, f.OptionalString("test") ?? "", entry, "", [], tests, where, atol);
+        }
         string? test = f.OptionalString("test");
         bool hasTestList = obj.TryGetProperty("test_list", out _);
         if (hasTestList && (string.IsNullOrWhiteSpace(test) || !obj.TryGetProperty("entry_point", out _)))
@@ -99,11 +117,16 @@ public sealed class ProblemSet
         {
             string prompt = f.RequiredString("prompt");
             string testCode = f.RequiredString("test");
-            string entry = f.RequiredString("entry_point");
-            bool leetCode = entry.StartsWith("Solution", StringComparison.Ordinal) || prompt.Contains("class Solution", StringComparison.Ordinal);
-            // LeetCodeDataset keeps its reference class in 'completion'. A whole class after a stub simply redefines it.
+            string? entry = f.OptionalString("entry_point");
+            bool leetCode = (entry?.StartsWith("Solution", StringComparison.Ordinal) ?? false)
+                || prompt.Contains("class Solution", StringComparison.Ordinal)
+                || (entry is null && testCode.Contains("Solution()", StringComparison.Ordinal));
+            if (entry is null && !leetCode) throw new DataFormatException($"{where}: missing field 'entry_point'");
+            // LeetCodeDataset keeps its reference class in 'completion'.
             string? canonical = f.OptionalString("canonical_solution") ?? (leetCode ? f.OptionalString("completion") : null);
-            string? reference = canonical is null ? null : prompt + canonical;
+            string? reference = canonical is null ? null
+                : leetCode ? ProgramAssembler.LeetCodeProgram(prompt, canonical)
+                : prompt + canonical;
             return new Problem(taskId, leetCode ? ProblemFormat.LeetCode : ProblemFormat.HumanEval, prompt, reference, testCode, entry, "", [], [], where);
         }
         throw new DataFormatException($"{where}: cannot tell the format: expected 'io_tests' (PfPpo structured), 'test_list' (MBPP) or 'prompt' + 'test' + 'entry_point' (HumanEval / LeetCode)");
@@ -152,18 +175,60 @@ public sealed class ProblemSet
     }
 }
 
-/// <summary>Shared jsonl line parsing with file:line errors.</summary>
+/// <summary>Reads the record files benchmarks ship: jsonl (one object per line, blank lines skipped), a JSON array
+/// (e.g. MBPP's sanitized-mbpp.json), either optionally gzip-compressed (HumanEval.jsonl.gz). Errors name
+/// <c>file:line</c> (jsonl) or <c>file:[index]</c> (array).</summary>
 internal static class JsonLines
 {
-    public static JsonDocument Parse(string line, string where)
+    public static IEnumerable<(string Where, JsonElement Record)> Read(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file", path);
+        using var reader = Open(path);
+        int first;
+        while ((first = reader.Peek()) >= 0 && char.IsWhiteSpace((char)first)) reader.Read();
+        if (first == '[')
+        {
+            using var doc = Parse(reader.ReadToEnd(), path);
+            int index = 0;
+            foreach (var item in doc.RootElement.EnumerateArray())
+            {
+                yield return ($"{path}:[{index}]", item);
+                index++;
+            }
+            yield break;
+        }
+        int lineNumber = 0;
+        string? line;
+        while ((line = reader.ReadLine()) is not null)
+        {
+            lineNumber++;
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            string where = $"{path}:{lineNumber}";
+            using var doc = Parse(line, where);
+            yield return (where, doc.RootElement);
+        }
+    }
+
+    private static StreamReader Open(string path)
+    {
+        Stream stream = File.OpenRead(path);
+        if (path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase))
+        {
+            stream = new System.IO.Compression.GZipStream(stream, System.IO.Compression.CompressionMode.Decompress);
+        }
+        return new StreamReader(stream);
+    }
+
+    public static JsonDocument Parse(string text, string where)
     {
         try
         {
-            return JsonDocument.Parse(line, new JsonDocumentOptions { MaxDepth = 256 });
+            return JsonDocument.Parse(text, new JsonDocumentOptions { MaxDepth = 256 });
         }
         catch (JsonException e)
         {
-            throw new DataFormatException($"{where}: invalid JSON ({e.Message.Split(" LineNumber", 2)[0].TrimEnd('.')}, column {(e.BytePositionInLine ?? 0) + 1})");
+            string position = e.LineNumber is > 0 ? $"line {e.LineNumber + 1}, " : "";
+            throw new DataFormatException($"{where}: invalid JSON ({e.Message.Split(" LineNumber", 2)[0].TrimEnd('.')}, {position}column {(e.BytePositionInLine ?? 0) + 1})");
         }
     }
 }

@@ -10,27 +10,54 @@ public static class ProgramAssembler
 
     /// <summary>The whole program a sample stands for: prompt + completion for human-eval styles, the code itself for
     /// MBPP and for whole solutions.</summary>
-    public static string Program(Problem problem, string code, SampleKind kind) =>
-        kind == SampleKind.Completion && problem.Format != ProblemFormat.Mbpp ? problem.Prompt + code : code;
+    public static string Program(Problem problem, string code, SampleKind kind) => problem.Format switch
+    {
+        ProblemFormat.LeetCode => kind == SampleKind.Completion ? LeetCodeProgram(problem.Prompt, code) : LeetCodePrelude + code,
+        ProblemFormat.Mbpp => code,
+        _ => kind == SampleKind.Completion ? problem.Prompt + code : code,
+    };
+
+    /// <summary>The names LeetCode's Python judge provides without imports (solutions use List, defaultdict, heapq,
+    /// inf, ... freely); the public LeetCode harnesses add the same.</summary>
+    public const string LeetCodePrelude =
+        "from typing import *\nfrom functools import *\nfrom collections import *\nfrom itertools import *\n" +
+        "from heapq import *\nfrom bisect import *\nfrom string import *\nfrom operator import *\nfrom math import *\n" +
+        "import math\nimport datetime\ninf = float('inf')\n\n";
+
+    /// <summary>A LeetCode program: the prelude, then prompt + completion when the completion continues the prompt's
+    /// <c>class Solution:</c> stub, or the completion alone when it writes the whole class (the prompt may then be a
+    /// problem statement, not code).</summary>
+    public static string LeetCodeProgram(string prompt, string completion) =>
+        completion.Contains("class Solution", StringComparison.Ordinal) && !IsCode(prompt)
+            ? LeetCodePrelude + completion
+            : LeetCodePrelude + prompt + completion;
+
+    /// <summary>True when every non-blank line of <paramref name="text"/> looks like Python (an import, a comment, a
+    /// definition or indented code), as opposed to a problem statement in prose.</summary>
+    private static bool IsCode(string text) => text.Split('\n').All(line =>
+        line.Trim().Length == 0 || line.StartsWith(' ') || line.StartsWith('\t') || line.StartsWith('#') || line.StartsWith('@')
+        || line.StartsWith("from ", StringComparison.Ordinal) || line.StartsWith("import ", StringComparison.Ordinal)
+        || line.StartsWith("class ", StringComparison.Ordinal) || line.StartsWith("def ", StringComparison.Ordinal)
+        || line.StartsWith("\"\"\"", StringComparison.Ordinal) || line.Contains(" = ", StringComparison.Ordinal));
 
     /// <summary>The sandbox task that scores <paramref name="program"/> (a whole program) on <paramref name="problem"/>.</summary>
     public static SandboxTask Build(Problem problem, string program, SandboxLimits? limits = null)
     {
         SandboxTask task = problem.Format switch
         {
-            ProblemFormat.Structured => SandboxTask.ForCalls(program, problem.EntryPoint!,
+            ProblemFormat.Structured or ProblemFormat.EvalPlus => SandboxTask.ForCalls(program, problem.EntryPoint!,
                 problem.IoTests.Select(t => t.Input.GetRawText()).ToArray()),
             ProblemFormat.Mbpp => SandboxTask.ForAsserts(program, problem.TestList, entryPoint: null, setup: problem.TestSetupCode)
-                with { GuardEntryPoint = false },
-            _ => SandboxTask.ForAsserts(program, [HumanEvalTest(problem)], problem.EntryPoint),
+                with { GuardEntryPoint = false, GuardProgramFunctions = true },
+            _ when HasCheck(problem) && problem.EntryPoint is not null => SandboxTask.ForAsserts(program, [$"{problem.Test}\n\ncheck({GuardedCandidate})\n"], problem.EntryPoint),
+            // LeetCode contest tests build Solution() themselves: guard the class's methods instead.
+            ProblemFormat.LeetCode => SandboxTask.ForAsserts(program, [problem.Test], "Solution"),
+            _ => SandboxTask.ForAsserts(program, [problem.Test], problem.EntryPoint),
         };
         return limits is null ? task : task with { Limits = limits };
     }
 
     /// <summary>human-eval runs <c>test</c> then <c>check(entry_point)</c>; we pass the guarded entry point instead.
     /// Test code without a check function (plain asserts) runs as it is.</summary>
-    private static string HumanEvalTest(Problem problem) =>
-        problem.Test.Contains("def check(", StringComparison.Ordinal)
-            ? $"{problem.Test}\n\ncheck({GuardedCandidate})\n"
-            : problem.Test;
+    private static bool HasCheck(Problem problem) => problem.Test.Contains("def check(", StringComparison.Ordinal);
 }

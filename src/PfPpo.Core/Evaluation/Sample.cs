@@ -17,19 +17,13 @@ public sealed record Sample(string TaskId, string Code, SampleKind Kind, string 
 /// <summary>Reads samples jsonl: <c>{"task_id", "completion"}</c> or <c>{"task_id", "solution"}</c> per line.</summary>
 public static partial class SampleFile
 {
-    /// <summary>Loads samples in file order. Code inside markdown fences is extracted.</summary>
+    /// <summary>Loads samples (jsonl, a JSON array, or either gzipped) in file order. Code inside markdown fences is extracted.</summary>
     public static IReadOnlyList<Sample> Load(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such samples file", path);
         var samples = new List<Sample>();
-        int lineNumber = 0;
-        foreach (string line in File.ReadLines(path))
+        foreach (var (where, obj) in JsonLines.Read(path))
         {
-            lineNumber++;
-            if (string.IsNullOrWhiteSpace(line)) continue;
-            string where = $"{path}:{lineNumber}";
-            using var doc = JsonLines.Parse(line, where);
-            var obj = doc.RootElement;
             if (obj.ValueKind != System.Text.Json.JsonValueKind.Object) throw new DataFormatException($"{where}: expected a JSON object");
             if (!obj.TryGetProperty("task_id", out var id)
                 || id.ValueKind is not (System.Text.Json.JsonValueKind.String or System.Text.Json.JsonValueKind.Number))

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Text.Json;
 using PfPpo.Sandbox;
 
 namespace PfPpo.Evaluation;
@@ -24,6 +25,10 @@ public sealed class Scorer : IAsyncDisposable, IDisposable
     private readonly SandboxPool _pool;
     private readonly ScorerOptions _options;
     private readonly ConcurrentDictionary<Problem, TimeSpan> _timeouts = new(ReferenceEqualityComparer.Instance);
+    private readonly ConcurrentDictionary<Problem, Lazy<Task<GroundTruth>>> _groundTruth = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>The reference's tagged outputs for an EvalPlus problem, or why there are none.</summary>
+    private sealed record GroundTruth(IReadOnlyList<JsonElement>? Outputs, string? Error);
 
     private Scorer(SandboxPool pool, ScorerOptions options)
     {
@@ -102,9 +107,37 @@ public sealed class Scorer : IAsyncDisposable, IDisposable
             Timeout = timeout,
             CpuSeconds = Math.Max(_pool.Limits.CpuSeconds, (int)Math.Ceiling(timeout.TotalSeconds) + 1),
         };
+        IReadOnlyList<JsonElement>? expected = null;
+        if (problem.Format == ProblemFormat.EvalPlus)
+        {
+            var truth = await _groundTruth.GetOrAdd(problem, p => new Lazy<Task<GroundTruth>>(() => ComputeGroundTruthAsync(p, CancellationToken.None))).Value;
+            if (truth.Outputs is null)
+            {
+                return new SampleResult(problem.TaskId, SampleStatus.Error, 0, problem.TestCount, 0, truth.Error, "", []);
+            }
+            expected = truth.Outputs;
+            timeout = timeout > TimeoutFor(problem) ? timeout : TimeoutFor(problem);
+            limits = limits with { Timeout = timeout, CpuSeconds = Math.Max(limits.CpuSeconds, (int)Math.Ceiling(timeout.TotalSeconds) + 1) };
+        }
         var task = ProgramAssembler.Build(problem, program, limits);
         var run = await _pool.RunAsync(task, ct);
-        return Verdicts.Judge(problem, run);
+        return Verdicts.Judge(problem, run, expected);
+    }
+
+    /// <summary>EvalPlus ships inputs only: run the reference once on this machine (which also calibrates the
+    /// problem's time limit) and keep its outputs as the expected values.</summary>
+    private async Task<GroundTruth> ComputeGroundTruthAsync(Problem problem, CancellationToken ct)
+    {
+        var measuring = _pool.Limits.Timeout * Math.Max(3, _options.CalibrationFactor);
+        var limits = _pool.Limits with { Timeout = measuring, CpuSeconds = Math.Max(_pool.Limits.CpuSeconds, (int)Math.Ceiling(measuring.TotalSeconds) + 1) };
+        var run = await _pool.RunAsync(ProgramAssembler.Build(problem, problem.Reference!, limits), ct);
+        if (run.InfraError is not null) return new GroundTruth(null, $"sandbox failure computing the reference outputs: {run.InfraError}");
+        if (run.SetupError is not null) return new GroundTruth(null, $"{problem.Source}: the reference solution failed: {run.SetupError}");
+        var bad = run.Tests.FirstOrDefault(t => t.Kind != Sandbox.TestRunKind.Returned);
+        if (bad is not null) return new GroundTruth(null, $"{problem.Source}: the reference solution failed on input {bad.Index}: {bad.Kind} {bad.Message}");
+        var calibrated = TimeSpan.FromMilliseconds(run.DurationMs * _options.CalibrationFactor);
+        _timeouts.TryAdd(problem, calibrated > _pool.Limits.Timeout ? calibrated : _pool.Limits.Timeout);
+        return new GroundTruth(run.Tests.Select(t => t.Value!.Value).ToArray(), null);
     }
 
     public ValueTask DisposeAsync() => _pool.DisposeAsync();

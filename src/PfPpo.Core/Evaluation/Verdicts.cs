@@ -1,3 +1,4 @@
+using System.Text.Json;
 using PfPpo.Sandbox;
 
 namespace PfPpo.Evaluation;
@@ -6,8 +7,13 @@ namespace PfPpo.Evaluation;
 /// proved it reached its end; structured outputs are compared here, outside the sandbox.</summary>
 public static class Verdicts
 {
-    public static SampleResult Judge(Problem problem, SandboxResult run)
+    /// <param name="groundTruth">For <see cref="ProblemFormat.EvalPlus"/>: the reference's tagged return value per test.</param>
+    public static SampleResult Judge(Problem problem, SandboxResult run, IReadOnlyList<JsonElement>? groundTruth = null)
     {
+        if (problem.Format == ProblemFormat.EvalPlus && groundTruth is null && run.InfraError is null)
+        {
+            throw new ArgumentException($"{problem.Source}: EvalPlus problem '{problem.TaskId}' needs the reference's outputs to be judged", nameof(groundTruth));
+        }
         int total = problem.TestCount;
         if (run.InfraError is not null)
         {
@@ -27,6 +33,10 @@ public static class Verdicts
                     OutputComparer.Matches(problem.IoTests[i].Output, t.Value!.Value)
                         ? new TestVerdict(i, TestStatus.Passed)
                         : new TestVerdict(i, TestStatus.Failed, $"returned {Preview(t.Value!.Value.GetRawText())}, expected {Preview(problem.IoTests[i].Output.GetRawText())}"),
+                TestRunKind.Returned when problem.Format == ProblemFormat.EvalPlus =>
+                    OutputComparer.MatchesTagged(groundTruth![i], t.Value!.Value, problem.Atol)
+                        ? new TestVerdict(i, TestStatus.Passed)
+                        : new TestVerdict(i, TestStatus.Failed, $"returned {Preview(t.Value!.Value.GetRawText())}, reference returned {Preview(groundTruth![i].GetRawText())}"),
                 TestRunKind.Returned => new TestVerdict(i, TestStatus.Error, "unexpected return value"),
                 TestRunKind.AssertionFailed => new TestVerdict(i, TestStatus.Failed, t.Message),
                 TestRunKind.Timeout => new TestVerdict(i, TestStatus.Timeout, t.Message),

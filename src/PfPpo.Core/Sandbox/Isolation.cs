@@ -39,6 +39,9 @@ public static class Isolation
     private const string Setpriv = "/usr/bin/setpriv";
     private const int NobodyId = 65534;
 
+    /// <summary>Size cap of the sandbox's private /tmp and /dev/shm (they live in memory).</summary>
+    public const long TmpfsBytes = 256L << 20;
+
     /// <summary>Probes bubblewrap, then unshare, else rlimits only. <paramref name="maxLevel"/> forces a weaker level
     /// (for tests and for machines where a stronger one misbehaves).</summary>
     public static IsolationReport Probe(IsolationLevel maxLevel = IsolationLevel.Bubblewrap)
@@ -85,14 +88,17 @@ public static class Isolation
 
     internal static bool IsRoot => Environment.IsPrivilegedProcess;
 
-    internal static void SetMode(string path, UnixFileMode mode)
+    /// <summary>chmod that fails clearly off Linux (the sandbox needs Linux anyway).</summary>
+    public static void SetMode(string path, UnixFileMode mode)
     {
         if (OperatingSystem.IsWindows()) throw new PlatformNotSupportedException("the PfPpo sandbox needs Linux.");
         File.SetUnixFileMode(path, mode);
     }
 
-    /// <summary>The argv that starts the worker script found in <paramref name="scriptDir"/> at the given level.</summary>
-    internal static List<string> WorkerCommand(IsolationLevel level, string scriptDir, string workRoot, string[] pythonArgs)
+    /// <summary>The argv that runs <c>/usr/bin/python3 -I -S pythonArgs</c> at the given isolation level. Under
+    /// bubblewrap, <paramref name="scriptDir"/> is visible read-only at <c>/pfppo</c>. (The pool's workers start this
+    /// way; benchmarks use it for one-process-per-program baselines.)</summary>
+    public static List<string> PythonCommand(IsolationLevel level, string scriptDir, params string[] pythonArgs)
     {
         var argv = new List<string>();
         void DropToNobody()
@@ -113,7 +119,8 @@ public static class Isolation
                     "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "LANG", "C.UTF-8",
                     "--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
                     "--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin",
-                    "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--ro-bind", scriptDir, "/pfppo",
+                    "--proc", "/proc", "--dev", "/dev", "--size", $"{TmpfsBytes}", "--tmpfs", "/dev/shm",
+                    "--size", $"{TmpfsBytes}", "--tmpfs", "/tmp", "--ro-bind", scriptDir, "/pfppo",
                     "--remount-ro", "/", "--chdir", "/tmp", Python, "-I", "-S", .. pythonArgs]);
                 return argv;
             case IsolationLevel.Unshare:
@@ -136,7 +143,7 @@ public static class Isolation
             "ns=os.getpid()==1\n" +
             "try:\n socket.create_connection(('127.0.0.1',1),timeout=0.5); net=True\nexcept OSError as e:\n net=e.errno not in (101,111,99)\n" +
             "print('ok' if ns else 'nons', 'net' if net else 'nonet', os.getuid())\n";
-        var argv = WorkerCommand(level, probeDir, probeDir, ["-c", check]);
+        var argv = PythonCommand(level, probeDir, "-c", check);
         try
         {
             var start = new ProcessStartInfo(argv[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };

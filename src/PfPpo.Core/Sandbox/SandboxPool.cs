@@ -25,7 +25,6 @@ public sealed class SandboxPool : IAsyncDisposable, IDisposable
     private readonly Channel<SandboxWorker?> _idle;
     private readonly string _scriptDir;
     private readonly SandboxPoolOptions _options;
-    private readonly CancellationTokenSource _disposing = new();
     private long _nextId;
     private int _nextWorkerId;
     private int _disposed;
@@ -136,6 +135,7 @@ public sealed class SandboxPool : IAsyncDisposable, IDisposable
             if (task.EntryPoint is null) json.WriteNull("entry_point");
             else json.WriteString("entry_point", task.EntryPoint);
             json.WriteBoolean("guard", task.GuardEntryPoint);
+            json.WriteBoolean("guard_all", task.GuardProgramFunctions);
             json.WriteStartArray("tests");
             foreach (string t in task.Tests) json.WriteStringValue(t);
             json.WriteEndArray();
@@ -209,7 +209,6 @@ public sealed class SandboxPool : IAsyncDisposable, IDisposable
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        await _disposing.CancelAsync();
         _idle.Writer.TryComplete();
         await Task.Run(() =>
         {
@@ -225,7 +224,6 @@ public sealed class SandboxPool : IAsyncDisposable, IDisposable
             {
             }
         });
-        _disposing.Dispose();
     }
 
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();

@@ -22,6 +22,8 @@ public enum SandboxMode
 /// <param name="GuardEntryPoint">Wrap the entry point so that it may only return exact builtin values (defeats objects
 /// whose <c>__eq__</c> is always true in assert-based tests).</param>
 /// <param name="Limits">Overrides the pool's limits for this task (for example a calibrated timeout).</param>
+/// <param name="GuardProgramFunctions">Without an entry point (MBPP): wrap every function the program defines so it
+/// may not return an object whose equality the program wrote (or unittest.mock's ANY).</param>
 public sealed record SandboxTask(
     string Solution,
     SandboxMode Mode,
@@ -30,7 +32,8 @@ public sealed record SandboxTask(
     IReadOnlyList<string> CallInputs,
     string? Setup = null,
     bool GuardEntryPoint = true,
-    SandboxLimits? Limits = null)
+    SandboxLimits? Limits = null,
+    bool GuardProgramFunctions = false)
 {
     /// <summary>A task whose tests are assert snippets.</summary>
     public static SandboxTask ForAsserts(string solution, IReadOnlyList<string> tests, string? entryPoint = null, string? setup = null) =>

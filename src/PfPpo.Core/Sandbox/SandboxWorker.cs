@@ -61,7 +61,7 @@ internal sealed class SandboxWorker : IDisposable
             throw new SandboxInfrastructureException($"could not set up the worker's cgroups: {e.Message}", e);
         }
 
-        var argv = Isolation.WorkerCommand(isolation.Level, scriptDir, workRoot, [scriptPath, workRoot]);
+        var argv = Isolation.PythonCommand(isolation.Level, scriptDir, scriptPath, workRoot);
         // The shell joins the cgroups before exec, so no process of the worker ever runs outside them.
         var start = new ProcessStartInfo("/bin/sh")
         {

@@ -1,14 +1,14 @@
 # PfPpo sandbox worker. Runs inside the sandbox as PID 1 of its PID namespace and never executes candidate code
 # itself: each task runs in a forked child (and, for io tests, one grandchild per test). Protocol: one JSON request
 # per line on stdin, one JSON response per line on stdout. Children lose fds 0-2 before any candidate code runs.
-import builtins, json, os, resource, select, signal, sys, time, random, shutil
+import builtins, gc, json, os, resource, select, signal, sys, time, random, shutil
+from types import FunctionType
 
 PRISTINE_BUILTINS = dict(builtins.__dict__)
 WORK_ROOT = sys.argv[1] if len(sys.argv) > 1 else "/tmp"  # private tmpfs under bwrap, a private host dir otherwise
 IS_NAMESPACE_INIT = os.getpid() == 1
 PROTOCOL_IN = sys.stdin.buffer
 PROTOCOL_OUT = sys.stdout.buffer
-EXACT_SCALARS = (type(None), bool, int, float, str)
 
 
 def set_not_dumpable():
@@ -77,6 +77,9 @@ def tagged(value, budget, type=type, len=len, abs=abs, list=list, tuple=tuple, d
             if budget[0] < 0:
                 raise OverflowError("return value too large")
             return {"s": v}
+        budget[0] -= len(v)  # containers: refuse oversized ones before walking them
+        if budget[0] < 0:
+            raise OverflowError("return value too large")
         stack_depth[0] += 1
         if stack_depth[0] > 100:
             raise OverflowError("return value nested too deeply")
@@ -96,35 +99,62 @@ def tagged(value, budget, type=type, len=len, abs=abs, list=list, tuple=tuple, d
     return enc(value)
 
 
-def guard_returns(fn):
-    """Wraps the entry point so assert-based tests only ever compare exact builtin values."""
-    budget_size = 1_000_000
+MRO_OF = type.__dict__["__mro__"].__get__
+DICT_OF = type.__dict__["__dict__"].__get__
+SLOT_WRAPPER = type(object.__eq__)
 
-    def check(v, depth=0, type=type, dict=dict):
+
+def untrusted_equality(value, type=type, dict=dict, any=any, getattr=getattr, mro_of=MRO_OF, dict_of=DICT_OF,
+                       slot=SLOT_WRAPPER):
+    """True when value (or anything inside a builtin container) compares with an __eq__/__ne__ that the program
+    wrote, borrowed (int.__ne__ as __eq__), or took from unittest.mock (ANY): such objects can make asserts pass.
+    Builtin and standard-library types (dict, Counter, defaultdict, Fraction, ...) are trusted."""
+    def check(v, depth):
         t = type(v)
-        if t in EXACT_SCALARS or t is complex or t is bytes:
-            return
         if depth > 100:
-            raise TypeError("return value nested too deeply")
+            return True
         if t is list or t is tuple or t is set or t is frozenset:
-            for x in v:
-                check(x, depth + 1)
-            return
+            return any(check(x, depth + 1) for x in v)
         if t is dict:
-            for k, x in dict.items(v):
-                check(k, depth + 1)
-                check(x, depth + 1)
-            return
-        raise TypeError("entry point returned a %s; only builtin types are accepted" % t.__qualname__)
+            return any(check(k, depth + 1) or check(x, depth + 1) for k, x in dict.items(v))
+        for name in ("__eq__", "__ne__"):
+            for klass in mro_of(t):
+                found = dict_of(klass).get(name)
+                if found is None:
+                    continue
+                if type(found) is slot:
+                    # A C slot is honest only in the class that defines it, under its own name.
+                    if found.__objclass__ is not klass or found.__name__ != name:
+                        return True
+                    break
+                code = getattr(getattr(found, "__func__", found), "__code__", None)
+                if code is None or not code.co_filename.startswith("/usr/") or code.co_filename.endswith("unittest/mock.py"):
+                    return True
+                break
+        return False
 
-    def guarded(*args, __fn=fn, __check=check, **kwargs):
+    return check(value, 0)
+
+
+def guard_returns(fn, untrusted=untrusted_equality, getattr=getattr):
+    """Wraps a function under test so that it may not return an object with dishonest equality (see
+    untrusted_equality): an always-equal object would pass every `assert candidate(x) == y`."""
+    def guarded(*args, __fn=fn, **kwargs):
         result = __fn(*args, **kwargs)
-        __check(result)
+        if untrusted(result):
+            raise TypeError("returned an object whose equality the program defined")
         return result
 
     guarded.__name__ = getattr(fn, "__name__", "guarded")
     guarded.__doc__ = getattr(fn, "__doc__", None)
     return guarded
+
+
+def guard_program_functions(ns, FunctionType=FunctionType, type=type, list=list, guard=guard_returns):
+    """MBPP has no entry point: guard every function the program defined."""
+    for name, value in list(ns.items()):
+        if type(value) is FunctionType and value.__code__.co_filename == "solution.py":
+            ns[name] = guard(value)
 
 
 def set_limits(req):
@@ -174,6 +204,7 @@ def child_main(req, res_w, out_w, nonce, work):
     _pipe, _close, _read, _select, _monotonic, _kill = os.pipe, os.close, os.read, select.select, time.monotonic, os.kill
     _pidfd_open, _set_blocking, _flush = os.pidfd_open, os.set_blocking, sys.stdout.flush
     _tagged, _guard, builtins_copy = tagged, guard_returns, PRISTINE_BUILTINS.copy
+    _isinstance, _list, _vars, _setattr, _guard_all = isinstance, list, vars, setattr, guard_program_functions
 
     def send(record):
         data = (dumps(record) + "\n").encode()
@@ -187,6 +218,13 @@ def child_main(req, res_w, out_w, nonce, work):
             return "%s: %s" % (type(e).__name__, str(e)[:500])
         except BaseException:
             return "exception"
+
+    # Trace and profile hooks can jump over a test's asserts (frame.f_lineno) or rewrite its locals: remove them.
+    for name in ("settrace", "setprofile"):
+        try:
+            delattr(sys, name)
+        except AttributeError:
+            pass
 
     ns = {"__name__": "__main__", "__builtins__": builtins_copy()}
     try:
@@ -275,15 +313,25 @@ def child_main(req, res_w, out_w, nonce, work):
         send({"done": nonce})
         _exit(0)
 
-    # Assert mode: setup, then each test snippet in order with pristine builtins; the entry point is guarded.
+    # Assert mode: setup, then each test snippet in order with pristine builtins. Tests see guarded functions in
+    # their own copy of the globals; the program's own (recursive) calls keep reaching the unguarded ones.
     try:
+        tns = _dict(ns)
         if entry and req.get("guard"):
             target = _eval(entry, _dict(ns, __builtins__=builtins_copy()))
-            if _callable(target):
+            if _isinstance(target, type):
+                # A class (LeetCode's Solution): guard its public methods in place.
+                for name, member in _list(_vars(target).items()):
+                    if not name.startswith("_") and _isinstance(member, FunctionType):
+                        _setattr(target, name, _guard(member))
+            elif _callable(target):
                 guarded = _guard(target)
                 if entry.isidentifier():
-                    ns[entry] = guarded
-                ns["__pfppo_candidate__"] = guarded
+                    tns[entry] = guarded
+                tns["__pfppo_candidate__"] = guarded
+        elif req.get("guard_all"):
+            _guard_all(tns)
+        ns = tns
         ns["__builtins__"] = builtins_copy()
         setup = req.get("setup") or ""
         if setup:
@@ -410,8 +458,14 @@ def run_task(req):
 
 def main():
     set_not_dumpable()
+    # -S skips site, which would add the system's dist-packages (numpy for HumanEval+ tests, when installed).
+    for d in ("/usr/local/lib/python%d.%d/dist-packages" % sys.version_info[:2], "/usr/lib/python3/dist-packages"):
+        if os.path.isdir(d) and d not in sys.path:
+            sys.path.append(d)
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
         signal.signal(sig, signal.SIG_DFL)  # as PID 1 without handlers these cannot be delivered from inside
+    gc.collect()
+    gc.freeze()  # forked task processes then never scan (and copy on write) the worker's own objects
     PROTOCOL_OUT.write(b'{"ready": true}\n')
     PROTOCOL_OUT.flush()
     for line in PROTOCOL_IN:

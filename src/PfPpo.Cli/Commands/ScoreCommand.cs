@@ -1,0 +1,237 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using PfPpo.Evaluation;
+using PfPpo.IO;
+using PfPpo.Sandbox;
+using Spectre.Console;
+
+namespace PfPpo.Cli.Commands;
+
+/// <summary><c>pfppo score</c>: runs samples (or each problem's reference) against a benchmark in the sandbox and
+/// reports pass@k.</summary>
+public static class ScoreCommand
+{
+    public static Command Create()
+    {
+        var problems = new Option<FileInfo>("--problems") { Description = "Problems jsonl (HumanEval, MBPP, LeetCode or PfPpo structured format).", Required = true };
+        var samples = new Option<FileInfo?>("--samples") { Description = "Samples jsonl: {\"task_id\", \"completion\"} or {\"task_id\", \"solution\"} per line." };
+        var canonical = new Option<bool>("--canonical") { Description = "Score each problem's own reference solution (a data-set sanity check)." };
+        var output = new Option<FileInfo?>("--out") { Description = "Write one JSON line per sample, in input order." };
+        var ks = new Option<string>("--k") { Description = "Comma-separated k values for pass@k.", DefaultValueFactory = _ => "1,10" };
+        var workers = new Option<int>("--workers") { Description = "Sandbox workers (default: one per core).", DefaultValueFactory = _ => 0 };
+        var timeout = new Option<double?>("--timeout") { Description = $"Time limit per program in seconds (default {SandboxLimits.Default.Timeout.TotalSeconds:0}); calibrated problems may get more." };
+        var noCalibrate = new Option<bool>("--no-calibrate") { Description = "Do not raise time limits from the reference solutions' measured runtimes." };
+        var challenge = new Option<bool>("--challenge-tests") { Description = "Also run MBPP's challenge_test_list." };
+        var json = new Option<bool>("--json") { Description = "Print the summary as one JSON object instead of a table." };
+
+        var command = new Command("score", "Score samples against a benchmark in the sandbox and report pass@k.")
+        {
+            problems, samples, canonical, output, ks, workers, timeout, noCalibrate, challenge, json,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            try
+            {
+                var options = new Options(
+                    parse.GetValue(problems)!.FullName, parse.GetValue(samples)?.FullName, parse.GetValue(canonical),
+                    parse.GetValue(output)?.FullName, ParseKs(parse.GetValue(ks)!), parse.GetValue(workers), parse.GetValue(timeout),
+                    !parse.GetValue(noCalibrate), parse.GetValue(challenge), parse.GetValue(json));
+                return await RunAsync(options, ct);
+            }
+            catch (Exception e) when (e is DataFormatException or FileNotFoundException or ArgumentException or SandboxInfrastructureException)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 1;
+            }
+        });
+        return command;
+    }
+
+    private sealed record Options(string Problems, string? Samples, bool Canonical, string? Out, int[] Ks, int Workers,
+        double? TimeoutSeconds, bool Calibrate, bool ChallengeTests, bool Json);
+
+    private static async Task<int> RunAsync(Options o, CancellationToken ct)
+    {
+        if (o.Canonical == (o.Samples is not null)) throw new ArgumentException("give exactly one of --samples FILE or --canonical");
+        if (o.Workers < 0) throw new ArgumentException("--workers must not be negative");
+        var limits = SandboxLimits.Default;
+        if (o.TimeoutSeconds is double limitSeconds)
+        {
+            if (!(limitSeconds > 0) || limitSeconds > 3600) throw new ArgumentException($"--timeout must be in (0, 3600] seconds, got {limitSeconds}");
+            limits = limits with { Timeout = TimeSpan.FromSeconds(limitSeconds), CpuSeconds = Math.Max(limits.CpuSeconds, (int)Math.Ceiling(limitSeconds) + 1) };
+        }
+        var set = ProblemSet.Load(o.Problems, o.ChallengeTests);
+        var requests = new List<ScoreRequest>();
+        if (o.Canonical)
+        {
+            foreach (var problem in set.Problems)
+            {
+                requests.Add(new ScoreRequest(problem, problem.Reference
+                    ?? throw new DataFormatException($"{problem.Source}: problem '{problem.TaskId}' has no reference solution"), SampleKind.Solution));
+            }
+        }
+        else
+        {
+            foreach (var sample in SampleFile.Load(o.Samples!))
+            {
+                var problem = set.Find(sample.TaskId)
+                    ?? throw new DataFormatException($"{sample.Source}: unknown task_id '{sample.TaskId}' (not in {o.Problems})");
+                requests.Add(new ScoreRequest(problem, sample.Code, sample.Kind));
+            }
+            if (requests.Count == 0) throw new DataFormatException($"{o.Samples}: no samples in the file");
+        }
+
+        await using var scorer = await Scorer.CreateAsync(new ScorerOptions(o.Workers, limits), ct);
+        if (scorer.Isolation.Warning.Length > 0)
+        {
+            Console.Error.WriteLine($"warning: {scorer.Isolation.Warning}");
+        }
+        var started = DateTime.UtcNow;
+        if (o.Calibrate && !o.Canonical)
+        {
+            var used = requests.Select(r => r.Problem).Where(p => p.Reference is not null).Distinct().ToList();
+            var references = await scorer.CalibrateAsync(used, ct);
+            var broken = references.Where(r => r.Status != SampleStatus.Passed).ToList();
+            if (broken.Count > 0)
+            {
+                Console.Error.WriteLine($"warning: {broken.Count} reference solution(s) did not pass (first: {broken[0].TaskId}: {broken[0].Error}); their problems keep the default time limit");
+            }
+        }
+        var results = await scorer.ScoreAsync(requests, ct);
+        double seconds = (DateTime.UtcNow - started).TotalSeconds;
+
+        if (o.Out is not null) WriteResults(o.Out, results);
+        var summary = ScoreSummary.Compute(results, o.Ks);
+        if (o.Json) PrintJson(summary, scorer.Isolation, seconds);
+        else PrintTable(summary, scorer.Isolation, seconds, o.Canonical);
+
+        if (summary.Errors > 0)
+        {
+            Console.Error.WriteLine($"warning: {summary.Errors} sample(s) hit sandbox failures and were left out of pass@k");
+        }
+        if (o.Canonical && summary.Passed != summary.Samples)
+        {
+            var failed = results.Where(r => !r.Passed).Take(5).Select(r => $"{r.TaskId} ({r.Status}: {r.Error})");
+            Console.Error.WriteLine($"error: {summary.Samples - summary.Passed} reference solution(s) did not pass: {string.Join("; ", failed)}");
+            return 1;
+        }
+        return 0;
+    }
+
+    private static int[] ParseKs(string text)
+    {
+        var ks = new List<int>();
+        foreach (string part in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int k) || k < 1)
+                throw new ArgumentException($"--k: '{part}' is not a positive integer");
+            ks.Add(k);
+        }
+        if (ks.Count == 0) throw new ArgumentException("--k: give at least one value, e.g. --k 1,10");
+        return ks.Distinct().ToArray();
+    }
+
+    private static void WriteResults(string path, IReadOnlyList<SampleResult> results) =>
+        AtomicFile.Write(path, stream =>
+        {
+            foreach (var r in results)
+            {
+                using (var json = new Utf8JsonWriter(stream))
+                {
+                    json.WriteStartObject();
+                    json.WriteString("task_id", r.TaskId);
+                    json.WriteBoolean("passed", r.Passed);
+                    json.WriteString("status", StatusName(r.Status));
+                    json.WriteNumber("tests_passed", r.TestsPassed);
+                    json.WriteNumber("tests_total", r.TestsTotal);
+                    json.WriteNumber("duration_ms", Math.Round(r.DurationMs, 3));
+                    if (r.Error is null) json.WriteNull("error");
+                    else json.WriteString("error", r.Error);
+                    json.WriteStartArray("tests");
+                    foreach (var t in r.Tests) json.WriteStringValue(TestName(t.Status));
+                    json.WriteEndArray();
+                    json.WriteString("output", r.Output);
+                    json.WriteEndObject();
+                }
+                stream.WriteByte((byte)'\n');
+            }
+        });
+
+    private static string StatusName(SampleStatus s) => s switch
+    {
+        SampleStatus.Passed => "passed",
+        SampleStatus.Failed => "failed",
+        SampleStatus.Timeout => "timeout",
+        _ => "error",
+    };
+
+    private static string TestName(TestStatus s) => s switch
+    {
+        TestStatus.Passed => "pass",
+        TestStatus.Failed => "fail",
+        TestStatus.Timeout => "timeout",
+        _ => "error",
+    };
+
+    private static void PrintJson(ScoreSummary summary, IsolationReport isolation, double seconds)
+    {
+        using var stdout = Console.OpenStandardOutput();
+        using (var json = new Utf8JsonWriter(stdout))
+        {
+            json.WriteStartObject();
+            json.WriteNumber("samples", summary.Samples);
+            json.WriteNumber("passed", summary.Passed);
+            json.WriteNumber("failed", summary.Failed);
+            json.WriteNumber("timeout", summary.TimedOut);
+            json.WriteNumber("error", summary.Errors);
+            json.WriteNumber("problems", summary.Problems.Count);
+            json.WriteStartObject("pass_at_k");
+            foreach (var p in summary.Overall)
+            {
+                if (double.IsNaN(p.Value)) json.WriteNull($"{p.K}");
+                else json.WriteNumber($"{p.K}", p.Value);
+            }
+            json.WriteEndObject();
+            json.WriteStartArray("per_problem");
+            foreach (var p in summary.Problems)
+            {
+                json.WriteStartObject();
+                json.WriteString("task_id", p.TaskId);
+                json.WriteNumber("n", p.Samples);
+                json.WriteNumber("c", p.Correct);
+                json.WriteNumber("errors", p.Errors);
+                json.WriteStartObject("pass_at_k");
+                foreach (var (k, v) in p.PassAtK) json.WriteNumber($"{k}", v);
+                json.WriteEndObject();
+                json.WriteEndObject();
+            }
+            json.WriteEndArray();
+            json.WriteString("isolation", isolation.Level.ToString());
+            json.WriteStartArray("missing_protections");
+            foreach (string m in isolation.Missing) json.WriteStringValue(m);
+            json.WriteEndArray();
+            json.WriteNumber("seconds", Math.Round(seconds, 3));
+            json.WriteEndObject();
+        }
+        stdout.WriteByte((byte)'\n');
+    }
+
+    private static void PrintTable(ScoreSummary summary, IsolationReport isolation, double seconds, bool canonical)
+    {
+        var table = new Table().Title(canonical ? "reference solutions" : "pass@k").AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
+        foreach (var p in summary.Overall)
+        {
+            table.AddRow($"pass@{p.K}", double.IsNaN(p.Value) ? "n/a (fewer than k samples)" : $"{p.Value * 100:0.00}% ({p.ProblemsCounted} problems)");
+        }
+        table.AddRow("samples", $"{summary.Samples}");
+        table.AddRow("passed", $"{summary.Passed}");
+        table.AddRow("failed", $"{summary.Failed}");
+        table.AddRow("timeout", $"{summary.TimedOut}");
+        table.AddRow("error (sandbox)", $"{summary.Errors}");
+        table.AddRow("problems", $"{summary.Problems.Count}");
+        table.AddRow("isolation", isolation.Level.ToString());
+        table.AddRow("time", $"{seconds:0.00} s ({summary.Samples / Math.Max(seconds, 1e-9):0.0} programs/s)");
+        AnsiConsole.Write(table);
+    }
+}

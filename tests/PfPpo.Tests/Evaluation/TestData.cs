@@ -1,0 +1,16 @@
+namespace PfPpo.Tests.Evaluation;
+
+internal static class TestData
+{
+    public static string PathOf(string name) => Path.Combine(AppContext.BaseDirectory, "Evaluation", "Data", name);
+
+    /// <summary>A temp file holding <paramref name="lines"/>, deleted when disposed.</summary>
+    public sealed class TempFile : IDisposable
+    {
+        public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"pfppo-test-{Guid.NewGuid():N}.jsonl");
+
+        public TempFile(params string[] lines) => File.WriteAllLines(Path, lines);
+
+        public void Dispose() => File.Delete(Path);
+    }
+}
