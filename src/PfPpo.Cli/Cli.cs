@@ -12,6 +12,8 @@ public static class Cli
         foreach (Command command in new[]
         {
             InfoCommand.Create(),
+            TokenizeCommand.Create(),
+            TrainTokenizerCommand.Create(),
         })
         {
             root.Subcommands.Add(command);
