@@ -12,10 +12,41 @@ public static class UserErrors
         {
             return action();
         }
-        catch (Exception e) when (e is TokenizerFormatException or FormatException or ArgumentException or IOException or UnauthorizedAccessException or PlatformNotSupportedException)
+        catch (Exception e) when (IsUserError(e))
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return 1;
         }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine("cancelled");
+            return 130;
+        }
     }
+
+    public static async Task<int> RunAsync(Func<Task<int>> action)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        try
+        {
+            return await action();
+        }
+        catch (Exception e) when (IsUserError(e))
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine("cancelled");
+            return 130;
+        }
+    }
+
+    /// <summary>
+    /// Errors a user can fix: malformed or missing files (IOException covers FileNotFound/DirectoryNotFound), bad
+    /// options, unsupported formats. Anything else is a bug and keeps its stack trace.
+    /// </summary>
+    private static bool IsUserError(Exception e) => e is TokenizerFormatException or FormatException or ArgumentException
+        or IOException or InvalidDataException or UnauthorizedAccessException or PlatformNotSupportedException or NotSupportedException;
 }

@@ -39,7 +39,7 @@ public static class SftCommand
         {
             command.Options.Add(option);
         }
-        command.SetAction((parse, cancellation) => CommandErrors.RunAsync(() =>
+        command.SetAction((parse, cancellation) => Task.FromResult(UserErrors.Run(() =>
         {
             TorchRuntime.Initialize(parse.GetValue(threads));
             var options = new SftOptions
@@ -61,8 +61,8 @@ public static class SftCommand
             AnsiConsole.WriteLine(result.Completed
                 ? $"model: {result.OutputDirectory}"
                 : $"stopped after --stop-after steps; continue with --resume (checkpoint in {Path.Combine(result.OutputDirectory, SftTrainer.CheckpointsFolder)})");
-            return Task.FromResult(0);
-        }));
+            return 0;
+        })));
         return command;
     }
 
