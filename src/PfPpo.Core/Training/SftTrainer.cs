@@ -80,7 +80,7 @@ public static class SftTrainer
         string? resumeFrom = resume ? LatestCheckpoint(checkpointsDir) : null;
         if (resume && resumeFrom is null)
         {
-            throw new InvalidOperationException($"{checkpointsDir}: --resume given, but no complete checkpoint is there.");
+            throw new InvalidDataException($"{checkpointsDir}: --resume given, but no complete checkpoint is there.");
         }
         using CausalLM model = HfCheckpoint.LoadCausalLM(resumeFrom ?? modelDir, device, dtype);
         int eosTokenId = model.Config.EosTokenIds.FirstOrDefault(-1);
@@ -119,7 +119,7 @@ public static class SftTrainer
             if (saved.TotalSteps != totalSteps || saved.BatchSize != options.BatchSize || saved.Seed != options.Seed
                 || saved.TrainExamples != train.Count || saved.OptionsFingerprint != state.OptionsFingerprint)
             {
-                throw new InvalidOperationException(
+                throw new InvalidDataException(
                     $"{resumeFrom}: this checkpoint was made with other settings or data (steps {saved.TotalSteps}, batch {saved.BatchSize}, " +
                     $"seed {saved.Seed}, {saved.TrainExamples} examples); resume with the same options and data.");
             }
