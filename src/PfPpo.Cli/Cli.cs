@@ -14,6 +14,9 @@ public static class Cli
             InfoCommand.Create(),
             TokenizeCommand.Create(),
             TrainTokenizerCommand.Create(),
+            TasksCommand.Create(),
+            InitModelCommand.Create(),
+            GenerateCommand.Create(),
         })
         {
             root.Subcommands.Add(command);

@@ -1,0 +1,95 @@
+using System.CommandLine;
+using PfPpo.Tasks;
+using Spectre.Console;
+
+namespace PfPpo.Cli.Commands;
+
+/// <summary><c>pfppo tasks</c>: generate the embedded code benchmark (train.jsonl and test.jsonl).</summary>
+public static class TasksCommand
+{
+    public static Command Create()
+    {
+        var outOption = new Option<DirectoryInfo>("--out")
+        {
+            Description = "Directory to write train.jsonl and test.jsonl to (created if missing).",
+            Required = true,
+        };
+        var seedOption = new Option<int>("--seed")
+        {
+            Description = "Seed; the same seed and counts give identical files.",
+            DefaultValueFactory = _ => TaskGenerator.DefaultSeed,
+        };
+        var trainOption = new Option<int>("--train")
+        {
+            Description = "Number of training tasks.",
+            DefaultValueFactory = _ => TaskGenerator.DefaultTrainCount,
+        };
+        var testOption = new Option<int>("--test")
+        {
+            Description = "Number of test tasks.",
+            DefaultValueFactory = _ => TaskGenerator.DefaultTestCount,
+        };
+        foreach (Option<int> count in new[] { trainOption, testOption })
+        {
+            count.Validators.Add(result =>
+            {
+                if (result.GetValueOrDefault<int>() < 0)
+                {
+                    result.AddError($"{result.Option.Name} must be zero or more.");
+                }
+            });
+        }
+
+        var command = new Command("tasks", "Generate the embedded code-generation benchmark (HumanEval format plus io_tests).")
+        {
+            outOption,
+            seedOption,
+            trainOption,
+            testOption,
+        };
+        command.SetAction(parseResult => UserErrors.Run(() =>
+        {
+            DirectoryInfo outDir = parseResult.GetValue(outOption)!;
+            int seed = parseResult.GetValue(seedOption);
+            {
+                TaskSplits splits = TaskGenerator.Generate(seed, parseResult.GetValue(trainOption), parseResult.GetValue(testOption));
+                outDir.Create();
+                string trainPath = Path.Combine(outDir.FullName, "train.jsonl");
+                string testPath = Path.Combine(outDir.FullName, "test.jsonl");
+                TaskJsonl.Write(trainPath, splits.Train);
+                TaskJsonl.Write(testPath, splits.Test);
+                PrintSummary(splits, seed, trainPath, testPath);
+                return 0;
+            }
+        }));
+        return command;
+    }
+
+    private static void PrintSummary(TaskSplits splits, int seed, string trainPath, string testPath)
+    {
+        var table = new Table().AddColumns("family", "difficulty", "train", "test", "test held out");
+        foreach (TaskFamily family in TaskFamilies.All)
+        {
+            table.AddRow(
+                family.Name,
+                family.Difficulty.ToString(),
+                splits.Train.Count(t => t.Family == family.Name).ToString(),
+                splits.Test.Count(t => t.Family == family.Name).ToString(),
+                splits.Test.Count(t => t.Family == family.Name && t.HeldOut).ToString());
+        }
+        table.AddEmptyRow();
+        foreach (int difficulty in new[] { 1, 2, 3 })
+        {
+            table.AddRow(
+                $"difficulty {difficulty}",
+                "",
+                splits.Train.Count(t => t.Difficulty == difficulty).ToString(),
+                splits.Test.Count(t => t.Difficulty == difficulty).ToString(),
+                splits.Test.Count(t => t.Difficulty == difficulty && t.HeldOut).ToString());
+        }
+        table.AddRow("total", "", splits.Train.Count.ToString(), splits.Test.Count.ToString(), splits.Test.Count(t => t.HeldOut).ToString());
+        AnsiConsole.Write(table);
+        Console.WriteLine($"seed {seed}: wrote {splits.Train.Count} tasks to {trainPath} and {splits.Test.Count} to {testPath}");
+        Console.WriteLine($"held out of train: {string.Join(", ", splits.HeldOut.Select(p => $"{p.Family}/{p.Wording}"))}");
+    }
+}

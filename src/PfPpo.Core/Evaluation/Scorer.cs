@@ -1,0 +1,113 @@
+using System.Collections.Concurrent;
+using PfPpo.Sandbox;
+
+namespace PfPpo.Evaluation;
+
+/// <summary>Options of a <see cref="Scorer"/>.</summary>
+/// <param name="Workers">Sandbox workers; 0 means one per core.</param>
+/// <param name="Limits">Default task limits (their timeout is the floor of every calibrated timeout).</param>
+/// <param name="CalibrationFactor">A calibrated problem gets max(default timeout, factor x reference runtime).</param>
+/// <param name="MaxIsolation">Strongest isolation to try.</param>
+public sealed record ScorerOptions(
+    int Workers = 0,
+    SandboxLimits? Limits = null,
+    double CalibrationFactor = 5.0,
+    IsolationLevel MaxIsolation = IsolationLevel.Bubblewrap);
+
+/// <summary>One program to score against one problem.</summary>
+/// <param name="Kind">Whether <paramref name="Code"/> is appended to the prompt or is a whole program.</param>
+public sealed record ScoreRequest(Problem Problem, string Code, SampleKind Kind = SampleKind.Completion);
+
+/// <summary>Scores programs against problems in a sandbox pool. Thread-safe; create once, score many times.</summary>
+public sealed class Scorer : IAsyncDisposable, IDisposable
+{
+    private readonly SandboxPool _pool;
+    private readonly ScorerOptions _options;
+    private readonly ConcurrentDictionary<Problem, TimeSpan> _timeouts = new(ReferenceEqualityComparer.Instance);
+
+    private Scorer(SandboxPool pool, ScorerOptions options)
+    {
+        _pool = pool;
+        _options = options;
+    }
+
+    /// <summary>The isolation in use; <see cref="IsolationReport.Missing"/> lists what this host lacks.</summary>
+    public IsolationReport Isolation => _pool.Isolation;
+
+    public int Workers => _pool.WorkerCount;
+
+    /// <summary>Starts the sandbox pool.</summary>
+    public static async Task<Scorer> CreateAsync(ScorerOptions? options = null, CancellationToken ct = default)
+    {
+        options ??= new ScorerOptions();
+        if (!(options.CalibrationFactor >= 1)) throw new ArgumentException($"{nameof(options.CalibrationFactor)} must be at least 1.");
+        var pool = await SandboxPool.CreateAsync(new SandboxPoolOptions(options.Workers, options.Limits, options.MaxIsolation), ct);
+        return new Scorer(pool, options);
+    }
+
+    /// <summary>The time limit a problem's programs get: the calibrated one, else the default.</summary>
+    public TimeSpan TimeoutFor(Problem problem) => _timeouts.GetValueOrDefault(problem, _pool.Limits.Timeout);
+
+    /// <summary>Scores every request; results come back in request order.</summary>
+    public async Task<IReadOnlyList<SampleResult>> ScoreAsync(IReadOnlyList<ScoreRequest> requests, CancellationToken ct = default)
+    {
+        var results = new SampleResult[requests.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, requests.Count),
+            new ParallelOptions { MaxDegreeOfParallelism = _pool.WorkerCount, CancellationToken = ct },
+            async (i, token) => results[i] = await ScoreOneAsync(requests[i], token));
+        return results;
+    }
+
+    /// <summary>Scores one request.</summary>
+    public async Task<SampleResult> ScoreOneAsync(ScoreRequest request, CancellationToken ct = default)
+    {
+        string program = ProgramAssembler.Program(request.Problem, request.Code, request.Kind);
+        return await RunAsync(request.Problem, program, TimeoutFor(request.Problem), ct);
+    }
+
+    /// <summary>Runs each problem's reference solution once and sets its time limit to
+    /// max(default, factor x measured runtime). Returns the reference's own results (a data-set sanity check:
+    /// all should pass). Problems without a reference keep the default and get an error result.</summary>
+    public async Task<IReadOnlyList<SampleResult>> CalibrateAsync(IReadOnlyList<Problem> problems, CancellationToken ct = default)
+    {
+        var results = new SampleResult[problems.Count];
+        // The reference may itself be slow on a busy machine: give it a generous budget while measuring.
+        var measuring = _pool.Limits.Timeout * Math.Max(3, _options.CalibrationFactor);
+        await Parallel.ForEachAsync(Enumerable.Range(0, problems.Count),
+            new ParallelOptions { MaxDegreeOfParallelism = _pool.WorkerCount, CancellationToken = ct },
+            async (i, token) =>
+            {
+                var problem = problems[i];
+                if (problem.Reference is null)
+                {
+                    results[i] = new SampleResult(problem.TaskId, SampleStatus.Error, 0, problem.TestCount, 0,
+                        $"{problem.Source}: problem has no reference solution", "", []);
+                    return;
+                }
+                var result = await RunAsync(problem, problem.Reference, measuring, token);
+                results[i] = result;
+                if (result.Status == SampleStatus.Passed)
+                {
+                    var calibrated = TimeSpan.FromMilliseconds(result.DurationMs * _options.CalibrationFactor);
+                    _timeouts[problem] = calibrated > _pool.Limits.Timeout ? calibrated : _pool.Limits.Timeout;
+                }
+            });
+        return results;
+    }
+
+    private async Task<SampleResult> RunAsync(Problem problem, string program, TimeSpan timeout, CancellationToken ct)
+    {
+        var limits = _pool.Limits with
+        {
+            Timeout = timeout,
+            CpuSeconds = Math.Max(_pool.Limits.CpuSeconds, (int)Math.Ceiling(timeout.TotalSeconds) + 1),
+        };
+        var task = ProgramAssembler.Build(problem, program, limits);
+        var run = await _pool.RunAsync(task, ct);
+        return Verdicts.Judge(problem, run);
+    }
+
+    public ValueTask DisposeAsync() => _pool.DisposeAsync();
+
+    public void Dispose() => _pool.Dispose();
+}

@@ -1,0 +1,191 @@
+using System.Diagnostics;
+
+namespace PfPpo.Sandbox;
+
+/// <summary>Which isolation the workers run under, strongest first.</summary>
+public enum IsolationLevel
+{
+    /// <summary>bubblewrap: user, PID, network, IPC, UTS, mount and cgroup namespaces; read-only system; private /tmp;
+    /// no capabilities; uid 65534; cleared environment; new session.</summary>
+    Bubblewrap,
+    /// <summary>util-linux unshare (PID, network, IPC, UTS namespaces) plus setpriv to uid 65534 as root. The host
+    /// filesystem stays visible and everything uid 65534 may write is writable.</summary>
+    Unshare,
+    /// <summary>rlimits and (as root) setpriv to uid 65534 only. No namespaces.</summary>
+    RlimitsOnly,
+}
+
+/// <summary>What the probe found: the level in use, what is active, and (loudly) what is missing.</summary>
+public sealed record IsolationReport(
+    IsolationLevel Level,
+    IReadOnlyList<string> Active,
+    IReadOnlyList<string> Missing,
+    string? PidsCgroup,
+    string? MemoryCgroup)
+{
+    /// <summary>One line per missing protection, for a warning on stderr; empty when nothing is missing.</summary>
+    public string Warning => Missing.Count == 0
+        ? ""
+        : $"sandbox: running with {Level} isolation; missing protections: {string.Join("; ", Missing)}";
+}
+
+/// <summary>Finds the strongest isolation this machine offers by running a real probe under each candidate
+/// launcher, and builds worker command lines for it.</summary>
+public static class Isolation
+{
+    public const string Python = "/usr/bin/python3";
+    private const string Bwrap = "/usr/bin/bwrap";
+    private const string Unshare = "/usr/bin/unshare";
+    private const string Setpriv = "/usr/bin/setpriv";
+    private const int NobodyId = 65534;
+
+    /// <summary>Probes bubblewrap, then unshare, else rlimits only. <paramref name="maxLevel"/> forces a weaker level
+    /// (for tests and for machines where a stronger one misbehaves).</summary>
+    public static IsolationReport Probe(IsolationLevel maxLevel = IsolationLevel.Bubblewrap)
+    {
+        string probeDir = Directory.CreateTempSubdirectory("pfppo-probe-").FullName;
+        try
+        {
+            Isolation.SetMode(probeDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+                | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+            string? pids = CgroupV1.OwnControllerDirectory("pids");
+            string? memory = CgroupV1.OwnControllerDirectory("memory");
+            var missing = new List<string>();
+            var active = new List<string>();
+            if (pids is null) missing.Add(IsRoot ? "pids cgroup (process count bounded by RLIMIT_NPROC of uid 65534 only)" : "pids cgroup (process count bounded by RLIMIT_NPROC only)");
+            else active.Add("pids cgroup per worker");
+            if (memory is null) missing.Add("memory cgroup per worker (RLIMIT_AS per process only)");
+            else active.Add("memory cgroup per worker");
+            if (!IsRoot) missing.Add("uid change (not root: tasks run as the calling user inside the namespaces)");
+
+            if (maxLevel <= IsolationLevel.Bubblewrap && File.Exists(Bwrap) && ProbeRuns(IsolationLevel.Bubblewrap, probeDir))
+            {
+                active.AddRange(["user, PID, network, IPC, UTS, mount and cgroup namespaces (bwrap)", "read-only system, private /tmp",
+                    "no capabilities", "uid 65534", "cleared environment", "new session", "rlimits"]);
+                return new IsolationReport(IsolationLevel.Bubblewrap, active, missing, pids, memory);
+            }
+            if (maxLevel <= IsolationLevel.Unshare && IsRoot && File.Exists(Unshare) && File.Exists(Setpriv) && ProbeRuns(IsolationLevel.Unshare, probeDir))
+            {
+                active.AddRange(["PID, network, IPC, UTS, mount namespaces (unshare)", "uid 65534 without capabilities", "rlimits"]);
+                missing.AddRange(["read-only filesystem view (files writable by uid 65534 are writable)", "private /tmp (tasks see the host's /tmp)",
+                    "cleared environment (the worker gets a minimal one)", "bubblewrap not usable"]);
+                return new IsolationReport(IsolationLevel.Unshare, active, missing, pids, memory);
+            }
+            active.Add("rlimits");
+            if (IsRoot && File.Exists(Setpriv)) active.Add("uid 65534 without capabilities");
+            missing.AddRange(["network isolation", "PID namespace (a daemon that calls setsid() outlives its task)",
+                "read-only filesystem view", "private /tmp", "bubblewrap and unshare not usable"]);
+            return new IsolationReport(IsolationLevel.RlimitsOnly, active, missing, pids, memory);
+        }
+        finally
+        {
+            Directory.Delete(probeDir, recursive: true);
+        }
+    }
+
+    internal static bool IsRoot => Environment.IsPrivilegedProcess;
+
+    internal static void SetMode(string path, UnixFileMode mode)
+    {
+        if (OperatingSystem.IsWindows()) throw new PlatformNotSupportedException("the PfPpo sandbox needs Linux.");
+        File.SetUnixFileMode(path, mode);
+    }
+
+    /// <summary>The argv that starts the worker script found in <paramref name="scriptDir"/> at the given level.</summary>
+    internal static List<string> WorkerCommand(IsolationLevel level, string scriptDir, string workRoot, string[] pythonArgs)
+    {
+        var argv = new List<string>();
+        void DropToNobody()
+        {
+            if (IsRoot)
+            {
+                argv.AddRange([Setpriv, $"--reuid={NobodyId}", $"--regid={NobodyId}", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"]);
+            }
+        }
+        switch (level)
+        {
+            case IsolationLevel.Bubblewrap:
+                // Outside: drop to uid 65534 first, so the kernel sees a non-root owner (RLIMIT_NPROC binds, host files
+                // are protected by ordinary permissions even if a mount escaped). Inside: no capabilities, PID 1 is the worker.
+                DropToNobody();
+                argv.AddRange([Bwrap, "--unshare-all", "--unshare-user", "--uid", $"{NobodyId}", "--gid", $"{NobodyId}",
+                    "--die-with-parent", "--new-session", "--as-pid-1", "--cap-drop", "ALL", "--clearenv",
+                    "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "LANG", "C.UTF-8",
+                    "--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
+                    "--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin",
+                    "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--ro-bind", scriptDir, "/pfppo",
+                    "--remount-ro", "/", "--chdir", "/tmp", Python, "-I", "-S", .. pythonArgs]);
+                return argv;
+            case IsolationLevel.Unshare:
+                argv.AddRange([Unshare, "--pid", "--fork", "--kill-child", "--mount-proc", "--net", "--ipc", "--uts"]);
+                DropToNobody();
+                argv.AddRange([Python, "-I", "-S", .. pythonArgs]);
+                return argv;
+            default:
+                DropToNobody();
+                argv.AddRange([Python, "-I", "-S", .. pythonArgs]);
+                return argv;
+        }
+    }
+
+    /// <summary>Starts a process for <paramref name="level"/> that must see itself as uid 65534 (as root) and, with
+    /// namespaces, as PID 1 without network.</summary>
+    private static bool ProbeRuns(IsolationLevel level, string probeDir)
+    {
+        const string check = "import os,socket\n" +
+            "ns=os.getpid()==1\n" +
+            "try:\n socket.create_connection(('127.0.0.1',1),timeout=0.5); net=True\nexcept OSError as e:\n net=e.errno not in (101,111,99)\n" +
+            "print('ok' if ns else 'nons', 'net' if net else 'nonet', os.getuid())\n";
+        var argv = WorkerCommand(level, probeDir, probeDir, ["-c", check]);
+        try
+        {
+            var start = new ProcessStartInfo(argv[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (string a in argv.Skip(1)) start.ArgumentList.Add(a);
+            using var process = Process.Start(start)!;
+            string stdout = process.StandardOutput.ReadToEnd();
+            process.StandardError.ReadToEnd();
+            if (!process.WaitForExit(10_000))
+            {
+                process.Kill(entireProcessTree: true);
+                return false;
+            }
+            string expectedUid = IsRoot ? $"{NobodyId}" : "";
+            return process.ExitCode == 0 && stdout.StartsWith("ok nonet", StringComparison.Ordinal)
+                && (expectedUid.Length == 0 || stdout.TrimEnd().EndsWith(expectedUid, StringComparison.Ordinal));
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return false;
+        }
+    }
+}
+
+/// <summary>cgroup v1 helpers: child groups are created under this process's own group of each controller.</summary>
+internal static class CgroupV1
+{
+    private const string Root = "/sys/fs/cgroup";
+
+    /// <summary>The writable directory of this process's cgroup for <paramref name="controller"/>, or null.</summary>
+    public static string? OwnControllerDirectory(string controller)
+    {
+        try
+        {
+            foreach (string line in File.ReadLines("/proc/self/cgroup"))
+            {
+                string[] parts = line.Split(':', 3);
+                if (parts.Length == 3 && parts[1].Split(',').Contains(controller))
+                {
+                    string dir = Path.Combine(Root, controller) + parts[2].TrimEnd('/');
+                    string probe = Path.Combine(dir, $"pfppo-probe-{Environment.ProcessId}-{Guid.NewGuid():N}");
+                    Directory.CreateDirectory(probe);
+                    Directory.Delete(probe);
+                    return dir;
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+        return null;
+    }
+}

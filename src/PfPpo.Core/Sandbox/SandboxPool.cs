@@ -1,0 +1,232 @@
+using System.Globalization;
+using System.Reflection;
+using System.Text;
+using System.Text.Json;
+using System.Threading.Channels;
+
+namespace PfPpo.Sandbox;
+
+/// <summary>Options of a <see cref="SandboxPool"/>.</summary>
+/// <param name="Workers">Number of long-lived workers; 0 means one per core.</param>
+/// <param name="Limits">Default limits of every task.</param>
+/// <param name="MaxIsolation">Strongest isolation to try (weaker levels are only for tests and broken hosts).</param>
+/// <param name="RecycleAfter">A worker is replaced after this many tasks.</param>
+/// <param name="Retries">How often a task is retried on a fresh worker after an infrastructure fault.</param>
+public sealed record SandboxPoolOptions(
+    int Workers = 0,
+    SandboxLimits? Limits = null,
+    IsolationLevel MaxIsolation = IsolationLevel.Bubblewrap,
+    int RecycleAfter = 2000,
+    int Retries = 2);
+
+/// <summary>A pool of sandboxed Python workers that each fork per task. Thread-safe; create once, run many tasks.</summary>
+public sealed class SandboxPool : IAsyncDisposable, IDisposable
+{
+    private readonly Channel<SandboxWorker?> _idle;
+    private readonly string _scriptDir;
+    private readonly SandboxPoolOptions _options;
+    private readonly CancellationTokenSource _disposing = new();
+    private long _nextId;
+    private int _nextWorkerId;
+    private int _disposed;
+
+    /// <summary>The isolation the workers run under, with what is missing.</summary>
+    public IsolationReport Isolation { get; }
+
+    /// <summary>Default limits of the pool's tasks.</summary>
+    public SandboxLimits Limits { get; }
+
+    /// <summary>Number of workers.</summary>
+    public int WorkerCount { get; }
+
+    private SandboxPool(SandboxPoolOptions options, IsolationReport isolation, string scriptDir)
+    {
+        _options = options;
+        Isolation = isolation;
+        Limits = options.Limits ?? SandboxLimits.Default;
+        WorkerCount = options.Workers > 0 ? options.Workers : Environment.ProcessorCount;
+        _scriptDir = scriptDir;
+        _idle = Channel.CreateUnbounded<SandboxWorker?>();
+    }
+
+    /// <summary>Probes isolation, writes the worker script and starts the workers.</summary>
+    public static async Task<SandboxPool> CreateAsync(SandboxPoolOptions? options = null, CancellationToken ct = default)
+    {
+        options ??= new SandboxPoolOptions();
+        (options.Limits ?? SandboxLimits.Default).Validate();
+        if (options.Workers < 0) throw new ArgumentException($"{nameof(options.Workers)} must not be negative.");
+        if (options.Retries < 0) throw new ArgumentException($"{nameof(options.Retries)} must not be negative.");
+        var isolation = PfPpo.Sandbox.Isolation.Probe(options.MaxIsolation);
+        string scriptDir = WriteWorkerScript();
+        var pool = new SandboxPool(options, isolation, scriptDir);
+        try
+        {
+            var starts = Enumerable.Range(0, pool.WorkerCount).Select(_ => pool.StartWorkerAsync(ct)).ToArray();
+            foreach (var worker in await Task.WhenAll(starts))
+            {
+                pool._idle.Writer.TryWrite(worker);
+            }
+        }
+        catch
+        {
+            await pool.DisposeAsync();
+            throw;
+        }
+        return pool;
+    }
+
+    /// <summary>Runs one task. Infrastructure faults are retried on fresh workers; if they persist the result carries
+    /// <see cref="SandboxResult.InfraError"/> and no verdict. Only cancellation throws.</summary>
+    public async Task<SandboxResult> RunAsync(SandboxTask task, CancellationToken ct = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        var limits = task.Limits ?? Limits;
+        string? lastError = null;
+        int attempts = 0;
+        for (int attempt = 0; attempt <= _options.Retries; attempt++)
+        {
+            attempts++;
+            long id = Interlocked.Increment(ref _nextId);
+            string request = BuildRequest(task, limits, id);
+            SandboxWorker? worker = await _idle.Reader.ReadAsync(ct);
+            try
+            {
+                worker ??= await StartWorkerAsync(ct);
+                using var response = await worker.RunAsync(request, id, limits.Timeout + TimeSpan.FromSeconds(10), ct);
+                return Parse(response.RootElement, task, attempts);
+            }
+            catch (SandboxInfrastructureException e)
+            {
+                lastError = e.Message;
+            }
+            finally
+            {
+                Release(worker);
+            }
+        }
+        return SandboxResult.Infrastructure(lastError ?? "sandbox failed", task.TestCount, attempts);
+    }
+
+    private void Release(SandboxWorker? worker)
+    {
+        if (worker is not null && (worker.IsBroken || worker.TasksRun >= _options.RecycleAfter || _disposed != 0))
+        {
+            worker.Dispose();
+            worker = null; // replaced lazily by the next caller that takes this slot
+        }
+        if (!_idle.Writer.TryWrite(worker))
+        {
+            worker?.Dispose();
+        }
+    }
+
+    private Task<SandboxWorker> StartWorkerAsync(CancellationToken ct) =>
+        SandboxWorker.StartAsync(Isolation, _scriptDir, Limits, Interlocked.Increment(ref _nextWorkerId), ct);
+
+    private static string BuildRequest(SandboxTask task, SandboxLimits limits, long id)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteNumber("id", id);
+            json.WriteString("mode", task.Mode == SandboxMode.Calls ? "io" : "asserts");
+            json.WriteString("solution", task.Solution);
+            json.WriteString("setup", task.Setup ?? "");
+            if (task.EntryPoint is null) json.WriteNull("entry_point");
+            else json.WriteString("entry_point", task.EntryPoint);
+            json.WriteBoolean("guard", task.GuardEntryPoint);
+            json.WriteStartArray("tests");
+            foreach (string t in task.Tests) json.WriteStringValue(t);
+            json.WriteEndArray();
+            json.WriteStartArray("inputs");
+            foreach (string input in task.CallInputs) json.WriteRawValue(input);
+            json.WriteEndArray();
+            json.WriteNumber("timeout", limits.Timeout.TotalSeconds);
+            json.WriteNumber("per_test_timeout", limits.Timeout.TotalSeconds);
+            json.WriteNumber("cpu_seconds", limits.CpuSeconds);
+            json.WriteNumber("memory_bytes", limits.MemoryBytes);
+            json.WriteNumber("file_size_bytes", limits.FileSizeBytes);
+            json.WriteNumber("open_files", limits.OpenFiles);
+            // RLIMIT_NPROC counts every process of uid 65534 on the host, so it is a loose backstop; the pids cgroup binds.
+            json.WriteNumber("processes", Math.Max(limits.Processes * 8, 512));
+            json.WriteNumber("max_output_bytes", limits.MaxOutputBytes);
+            json.WriteNumber("max_result_items", 2_000_000);
+            json.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+    }
+
+    private static SandboxResult Parse(JsonElement root, SandboxTask task, int attempts)
+    {
+        bool timedOut = root.GetProperty("timed_out").GetBoolean();
+        var tests = new TestRun[task.TestCount];
+        var raw = root.GetProperty("tests");
+        for (int i = 0; i < tests.Length; i++)
+        {
+            var rec = i < raw.GetArrayLength() ? raw[i] : default;
+            tests[i] = rec.ValueKind != JsonValueKind.Object
+                ? new TestRun(i, timedOut ? TestRunKind.Timeout : TestRunKind.Error, timedOut ? "not finished in time" : "did not run")
+                : rec.TryGetProperty("ok", out _) ? new TestRun(i, TestRunKind.Ran)
+                : rec.TryGetProperty("v", out var v) ? new TestRun(i, TestRunKind.Returned, null, v.Clone())
+                : rec.TryGetProperty("f", out var f) ? new TestRun(i, TestRunKind.AssertionFailed, f.GetString())
+                : rec.TryGetProperty("timeout", out _) ? new TestRun(i, TestRunKind.Timeout, "test did not finish in time")
+                : new TestRun(i, TestRunKind.Error, rec.TryGetProperty("e", out var e) ? e.GetString() : "unknown test record");
+        }
+        int? Int(string name) => root.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.Number ? p.GetInt32() : null;
+        string? setupError = root.TryGetProperty("setup_error", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString() : null;
+        return new SandboxResult(
+            Completed: root.GetProperty("done").GetBoolean() && Int("exit_code") == 0,
+            TimedOut: timedOut,
+            ExitCode: Int("exit_code"),
+            Signal: Int("signal"),
+            SetupError: setupError,
+            Tests: tests,
+            Output: root.GetProperty("output").GetString() ?? "",
+            OutputTruncated: root.GetProperty("output_truncated").GetBoolean(),
+            DurationMs: root.GetProperty("duration_ms").GetDouble(),
+            InfraError: null,
+            Attempts: attempts);
+    }
+
+    private static string WriteWorkerScript()
+    {
+        string dir = Directory.CreateTempSubdirectory("pfppo-sandbox-").FullName;
+        var readable = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead
+            | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
+        PfPpo.Sandbox.Isolation.SetMode(dir, readable);
+        using var resource = typeof(SandboxPool).Assembly.GetManifestResourceStream("PfPpo.Sandbox.worker.py")
+            ?? throw new SandboxInfrastructureException("the sandbox worker script is missing from the assembly");
+        string path = Path.Combine(dir, "worker.py");
+        using (var file = File.Create(path))
+        {
+            resource.CopyTo(file);
+        }
+        PfPpo.Sandbox.Isolation.SetMode(path, UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        return dir;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        await _disposing.CancelAsync();
+        _idle.Writer.TryComplete();
+        await Task.Run(() =>
+        {
+            while (_idle.Reader.TryRead(out var worker))
+            {
+                worker?.Dispose();
+            }
+            try
+            {
+                Directory.Delete(_scriptDir, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
+        });
+        _disposing.Dispose();
+    }
+
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+}

@@ -1,0 +1,246 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+
+namespace PfPpo.Sandbox;
+
+/// <summary>One long-lived sandboxed Python worker that forks per task. Not thread-safe: the pool hands each worker
+/// to one caller at a time.</summary>
+internal sealed class SandboxWorker : IDisposable
+{
+    private readonly Process _process;
+    private readonly List<string> _cgroups;
+    private readonly StringBuilder _stderr = new();
+
+    public int TasksRun { get; private set; }
+
+    public bool IsBroken { get; private set; }
+
+    private SandboxWorker(Process process, List<string> cgroups)
+    {
+        _process = process;
+        _cgroups = cgroups;
+    }
+
+    /// <summary>Starts a worker and waits for its ready line.</summary>
+    public static async Task<SandboxWorker> StartAsync(IsolationReport isolation, string scriptDir, SandboxLimits limits, int id, CancellationToken ct)
+    {
+        var cgroups = new List<string>();
+        string workRoot = "/tmp";
+        string scriptPath = "/pfppo/worker.py";
+        if (isolation.Level != IsolationLevel.Bubblewrap)
+        {
+            // No private tmpfs: give the worker a private directory of its own (it empties it after every task).
+            workRoot = Path.Combine(scriptDir, $"work-{id}");
+            Directory.CreateDirectory(workRoot);
+            if (Isolation.IsRoot)
+            {
+                Isolation.SetMode(workRoot, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+                Chown(workRoot, 65534);
+            }
+            scriptPath = Path.Combine(scriptDir, "worker.py");
+        }
+        try
+        {
+            if (isolation.PidsCgroup is not null)
+            {
+                string dir = CreateCgroup(isolation.PidsCgroup, id);
+                cgroups.Add(dir);
+                File.WriteAllText(Path.Combine(dir, "pids.max"), $"{limits.Processes + 8}");
+            }
+            if (isolation.MemoryCgroup is not null)
+            {
+                string dir = CreateCgroup(isolation.MemoryCgroup, id);
+                cgroups.Add(dir);
+                File.WriteAllText(Path.Combine(dir, "memory.limit_in_bytes"), $"{limits.MemoryBytes + (512L << 20)}");
+            }
+        }
+        catch (IOException e)
+        {
+            RemoveCgroups(cgroups);
+            throw new SandboxInfrastructureException($"could not set up the worker's cgroups: {e.Message}", e);
+        }
+
+        var argv = Isolation.WorkerCommand(isolation.Level, scriptDir, workRoot, [scriptPath, workRoot]);
+        // The shell joins the cgroups before exec, so no process of the worker ever runs outside them.
+        var start = new ProcessStartInfo("/bin/sh")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            StandardOutputEncoding = new UTF8Encoding(false),
+        };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add("for g in \"$@\"; do case \"$g\" in --) shift; break;; esac; echo $$ > \"$g/cgroup.procs\" || exit 97; shift; done; exec \"$@\"");
+        start.ArgumentList.Add("pfppo-worker");
+        foreach (string g in cgroups) start.ArgumentList.Add(g);
+        start.ArgumentList.Add("--");
+        foreach (string a in argv) start.ArgumentList.Add(a);
+        if (isolation.Level != IsolationLevel.Bubblewrap)
+        {
+            start.Environment.Clear();
+            start.Environment["PATH"] = "/usr/bin:/bin";
+            start.Environment["LANG"] = "C.UTF-8";
+        }
+        Process process;
+        try
+        {
+            process = Process.Start(start) ?? throw new SandboxInfrastructureException("could not start a sandbox worker");
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            RemoveCgroups(cgroups);
+            throw new SandboxInfrastructureException($"could not start a sandbox worker: {e.Message}", e);
+        }
+        var worker = new SandboxWorker(process, cgroups);
+        process.ErrorDataReceived += (_, e) =>
+        {
+            lock (worker._stderr)
+            {
+                if (e.Data is not null && worker._stderr.Length < 16_384) worker._stderr.AppendLine(e.Data);
+            }
+        };
+        process.BeginErrorReadLine();
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromSeconds(30));
+            string? ready = await process.StandardOutput.ReadLineAsync(timeout.Token);
+            if (ready is null || !ready.Contains("\"ready\"", StringComparison.Ordinal))
+            {
+                throw new SandboxInfrastructureException($"sandbox worker did not start ({isolation.Level}): {worker.StderrTail()}");
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException && !ct.IsCancellationRequested)
+        {
+            worker.Dispose();
+            throw new SandboxInfrastructureException($"sandbox worker did not start ({isolation.Level}): {worker.StderrTail()}", e);
+        }
+        catch
+        {
+            worker.Dispose();
+            throw;
+        }
+        return worker;
+    }
+
+    /// <summary>Sends one request line and reads its response. Any protocol break, crash or watchdog expiry marks the
+    /// worker broken and throws <see cref="SandboxInfrastructureException"/>.</summary>
+    public async Task<JsonDocument> RunAsync(string requestLine, long id, TimeSpan watchdog, CancellationToken ct)
+    {
+        TasksRun++;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(watchdog);
+        try
+        {
+            await _process.StandardInput.WriteLineAsync(requestLine.AsMemory(), timeout.Token);
+            await _process.StandardInput.FlushAsync(timeout.Token);
+            string? line = await _process.StandardOutput.ReadLineAsync(timeout.Token);
+            if (line is null)
+            {
+                throw Broken("sandbox worker exited");
+            }
+            JsonDocument doc;
+            try
+            {
+                doc = JsonDocument.Parse(line);
+            }
+            catch (JsonException e)
+            {
+                throw Broken($"sandbox worker sent a malformed response ({e.Message})");
+            }
+            var root = doc.RootElement;
+            if (root.TryGetProperty("infra_error", out var infra))
+            {
+                doc.Dispose();
+                throw Broken($"sandbox worker failed: {infra.GetString()}");
+            }
+            if (!root.TryGetProperty("id", out var echoed) || echoed.ValueKind != JsonValueKind.Number || echoed.GetInt64() != id)
+            {
+                doc.Dispose();
+                throw Broken("sandbox worker answered out of turn");
+            }
+            return doc;
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            throw Broken($"sandbox worker did not answer within {watchdog.TotalSeconds:0.#} s");
+        }
+        catch (OperationCanceledException)
+        {
+            IsBroken = true;
+            throw;
+        }
+        catch (IOException e)
+        {
+            throw Broken($"sandbox worker pipe failed: {e.Message}");
+        }
+    }
+
+    private SandboxInfrastructureException Broken(string message)
+    {
+        IsBroken = true;
+        string tail = StderrTail();
+        return new SandboxInfrastructureException(tail.Length == 0 ? message : $"{message}: {tail}");
+    }
+
+    private string StderrTail()
+    {
+        lock (_stderr)
+        {
+            string text = _stderr.ToString().Trim();
+            return text.Length > 2000 ? text[^2000..] : text;
+        }
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                // bwrap and everything in its PID namespace die with it (--die-with-parent, PID 1 exit).
+                _process.Kill(entireProcessTree: true);
+                _process.WaitForExit(5_000);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+        }
+        _process.Dispose();
+        RemoveCgroups(_cgroups);
+    }
+
+    private static string CreateCgroup(string parent, int id)
+    {
+        string dir = Path.Combine(parent, $"pfppo-{Environment.ProcessId}-{id}-{Guid.NewGuid().ToString("N")[..8]}");
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    private static void RemoveCgroups(List<string> cgroups)
+    {
+        foreach (string dir in cgroups)
+        {
+            for (int attempt = 0; attempt < 50; attempt++)
+            {
+                try
+                {
+                    if (Directory.Exists(dir)) Directory.Delete(dir);
+                    break;
+                }
+                catch (IOException)
+                {
+                    Thread.Sleep(20); // processes still leaving the group
+                }
+            }
+        }
+    }
+
+    private static void Chown(string path, int uid)
+    {
+        using var chown = Process.Start(new ProcessStartInfo("/bin/chown", [$"{uid}:{uid}", path]) { UseShellExecute = false })!;
+        chown.WaitForExit();
+    }
+}

@@ -1,0 +1,196 @@
+using PfPpo.Generation;
+using PfPpo.Model;
+using PfPpo.Tests.Model;
+using PfPpo.Tests.Tokenization;
+using PfPpo.Tokenization;
+using TorchSharp;
+using static TorchSharp.torch;
+using Generator = PfPpo.Generation.Generator;
+
+namespace PfPpo.Tests.Generation;
+
+public class GeneratorTests
+{
+    private static readonly IReadOnlyList<int>[] Prompts = [[3, 4, 5, 6, 7], [9, 10], [11, 12, 13]];
+
+    [Fact]
+    public void GreedyMatchesStepwiseArgmaxWithAndWithoutTheCacheInALeftPaddedBatch()
+    {
+        using var model = TestModels.Create(TestModels.Tiny("llama", ropeScaling: TestModels.Llama3Scaling));
+        var options = new SamplingOptions { Temperature = 0, MaxNewTokens = 6, EosTokenIds = [] };
+        var cached = new Generator(model).Generate(Prompts, options);
+        var uncached = new Generator(model).Generate(Prompts, options with { UseKvCache = false });
+        for (int p = 0; p < Prompts.Length; p++)
+        {
+            // Reference: the prompt alone, full recomputation, argmax at each step.
+            var ids = Prompts[p].Select(i => (long)i).ToList();
+            var expectedLogprobs = new List<float>();
+            using (var scope = NewDisposeScope())
+            using (no_grad())
+            {
+                for (int step = 0; step < 6; step++)
+                {
+                    Tensor last = model.forward(TestModels.Ids([.. ids]), null)[0, -1];
+                    long best = last.argmax().item<long>();
+                    expectedLogprobs.Add(last.log_softmax(-1)[best].item<float>());
+                    ids.Add(best);
+                }
+            }
+            int[] expected = ids.Skip(Prompts[p].Count).Select(i => (int)i).ToArray();
+            Assert.Equal(expected, cached[p].TokenIds);
+            Assert.Equal(expected, uncached[p].TokenIds);
+            Assert.Equal(FinishReason.Length, cached[p].FinishReason);
+            for (int i = 0; i < 6; i++)
+            {
+                Assert.True(Math.Abs(expectedLogprobs[i] - cached[p].Logprobs[i]) < 1e-5);
+                Assert.True(Math.Abs(expectedLogprobs[i] - uncached[p].Logprobs[i]) < 1e-5);
+            }
+        }
+    }
+
+    [Fact]
+    public void SamplingIsSeededAndIndependentOfMicroBatchSize()
+    {
+        using var model = TestModels.Create(TestModels.Tiny("qwen2", tied: true));
+        var options = new SamplingOptions { Temperature = 1.0, MaxNewTokens = 8, NumSamples = 4, Seed = 42, EosTokenIds = [] };
+        var big = new Generator(model).Generate(Prompts, options);
+        var small = new Generator(model).Generate(Prompts, options with { MicroBatchSize = 1 });
+        var uncached = new Generator(model).Generate(Prompts, options with { MicroBatchSize = 5, UseKvCache = false });
+        Assert.Equal(12, big.Count);
+        for (int i = 0; i < big.Count; i++)
+        {
+            Assert.Equal((i / 4, i % 4), (big[i].PromptIndex, big[i].SampleIndex));
+            Assert.Equal(big[i].TokenIds, small[i].TokenIds);
+            Assert.Equal(big[i].TokenIds, uncached[i].TokenIds);
+            Assert.True(big[i].Logprobs.Zip(small[i].Logprobs).All(x => Math.Abs(x.First - x.Second) < 1e-5));
+        }
+        // Samples of one prompt differ from each other, and another seed gives other samples.
+        Assert.True(big.Take(4).Select(s => string.Join(",", s.TokenIds)).Distinct().Count() > 1);
+        var other = new Generator(model).Generate(Prompts, options with { Seed = 43 });
+        Assert.NotEqual(big.Select(s => string.Join(",", s.TokenIds)), other.Select(s => string.Join(",", s.TokenIds)));
+    }
+
+    [Fact]
+    public void LogprobsAreOfTheTemperatureScaledDistributionAndTopKOnlyRestrictsTheChoice()
+    {
+        using var model = TestModels.Create(TestModels.Tiny("llama"));
+        const double temperature = 0.7;
+        var options = new SamplingOptions { Temperature = temperature, TopK = 3, MaxNewTokens = 6, NumSamples = 3, Seed = 5, EosTokenIds = [] };
+        foreach (GeneratedSample sample in new Generator(model).Generate(Prompts, options))
+        {
+            long[] ids = [.. Prompts[sample.PromptIndex].Select(i => (long)i), .. sample.TokenIds.Select(i => (long)i)];
+            using var scope = NewDisposeScope();
+            using var _ = no_grad();
+            Tensor logits = model.forward(TestModels.Ids(ids), null)[0];                     // [T, V]
+            int start = Prompts[sample.PromptIndex].Count - 1;
+            for (int i = 0; i < sample.TokenIds.Length; i++)
+            {
+                Tensor step = logits[start + i];
+                float expected = (step / temperature).log_softmax(-1)[sample.TokenIds[i]].item<float>();
+                Assert.True(Math.Abs(expected - sample.Logprobs[i]) < 1e-5, $"logprob {sample.Logprobs[i]} vs {expected}");
+                long[] top3 = step.topk(3).indexes.data<long>().ToArray();
+                Assert.Contains(sample.TokenIds[i], top3.Select(t => (int)t));
+            }
+        }
+    }
+
+    [Fact]
+    public void TinyTopPIsGreedy()
+    {
+        using var model = TestModels.Create(TestModels.Tiny("qwen2"));
+        var greedy = new Generator(model).Generate(Prompts, new SamplingOptions { Temperature = 0, MaxNewTokens = 5, EosTokenIds = [] });
+        var nucleus = new Generator(model).Generate(Prompts, new SamplingOptions { Temperature = 1, TopP = 1e-6, MaxNewTokens = 5, Seed = 9, EosTokenIds = [] });
+        Assert.Equal(greedy.Select(s => s.TokenIds), nucleus.Select(s => s.TokenIds));
+    }
+
+    [Fact]
+    public void EosAndStopStringsEndSamplesAndCutTheText()
+    {
+        (CausalLM model, HfTokenizer tokenizer) = ChainModel();
+        using (model)
+        {
+            var generator = new Generator(model, tokenizer);
+            int Id(char c) => tokenizer.TokenToId(c.ToString())!.Value;
+
+            var plain = generator.Generate(["a"], new SamplingOptions { Temperature = 0, MaxNewTokens = 6, EosTokenIds = [] })[0];
+            Assert.Equal("bcdefg", plain.Text);
+            Assert.Equal(FinishReason.Length, plain.FinishReason);
+            Assert.All(plain.Logprobs, l => Assert.True(l <= 0 && l > -1e-3));
+
+            var eos = generator.Generate(["a"], new SamplingOptions { Temperature = 0, MaxNewTokens = 10, EosTokenIds = [Id('e')] })[0];
+            Assert.Equal("bcd", eos.Text);
+            Assert.Equal([Id('b'), Id('c'), Id('d'), Id('e')], eos.TokenIds);
+            Assert.Equal(4, eos.Logprobs.Length);
+            Assert.Equal(FinishReason.Eos, eos.FinishReason);
+
+            // Batched, with sampling: the stop string ends each row at its own step; the other rows go on.
+            var stopped = generator.Generate(["a", "w", "xyz"], new SamplingOptions
+            {
+                Temperature = 1, MaxNewTokens = 8, NumSamples = 2, StopStrings = ["de", "ab"], EosTokenIds = [],
+            });
+            Assert.Equal(["bc", "bc", "xyz", "xyz", "", ""], stopped.Select(s => s.Text));
+            Assert.Equal([Id('b'), Id('c'), Id('d'), Id('e')], stopped[0].TokenIds);
+            Assert.Equal([Id('x'), Id('y'), Id('z'), Id('a'), Id('b')], stopped[2].TokenIds);
+            Assert.Equal([Id('a'), Id('b')], stopped[4].TokenIds);
+            Assert.All(stopped, s => Assert.Equal(FinishReason.Stop, s.FinishReason));
+            Assert.All(stopped, s => Assert.Equal(s.TokenIds.Length, s.Logprobs.Length));
+        }
+    }
+
+    [Fact]
+    public void GeneratesInAReducedPrecisionComputeDtype()
+    {
+        using var model = TestModels.Create(TestModels.Tiny("llama"));
+        model.to(ScalarType.BFloat16);
+        var samples = new Generator(model).Generate(Prompts, new SamplingOptions { Temperature = 1, MaxNewTokens = 5, NumSamples = 2, EosTokenIds = [] });
+        Assert.All(samples, s => Assert.Equal(5, s.TokenIds.Length));
+        Assert.All(samples.SelectMany(s => s.Logprobs), l => Assert.True(float.IsFinite(l) && l <= 0));
+    }
+
+    [Fact]
+    public void InvalidRequestsAreRejectedClearly()
+    {
+        using var model = TestModels.Create(TestModels.Tiny());
+        var generator = new Generator(model);
+        var error = Assert.Throws<ArgumentException>(() => generator.Generate(Prompts, new SamplingOptions { Temperature = -1 }));
+        Assert.Contains("Temperature", error.Message);
+        error = Assert.Throws<ArgumentException>(() => generator.Generate([[1, 64]], new SamplingOptions()));
+        Assert.Contains("token id 64", error.Message);
+        Assert.Throws<ArgumentException>(() => generator.Generate([[]], new SamplingOptions()));
+        Assert.Throws<InvalidOperationException>(() => generator.Generate(Prompts, new SamplingOptions { StopStrings = ["x"] }));
+    }
+
+    /// <summary>
+    /// A model whose next token depends only on the current one: with all layer weights zero the residual stream is the
+    /// embedding, so lm_head can map the letter a..z to its successor (z to a) with near certainty.
+    /// </summary>
+    private static (CausalLM, HfTokenizer) ChainModel()
+    {
+        HfTokenizer tokenizer = TokenizerFixture.Qwen2().Load();
+        var model = new CausalLM(TestModels.Tiny("qwen2") with { VocabSize = 320, EosTokenIds = [] });
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        foreach ((string name, var parameter) in model.named_parameters())
+        {
+            if (name.EndsWith("norm.weight", StringComparison.Ordinal))
+            {
+                parameter.fill_(1.0);
+            }
+            else
+            {
+                parameter.zero_();
+            }
+        }
+        var state = model.state_dict();
+        Tensor embed = state["model.embed_tokens.weight"], head = state["lm_head.weight"];
+        for (int i = 0; i < 26; i++)
+        {
+            int letter = tokenizer.TokenToId(((char)('a' + i)).ToString())!.Value;
+            int next = tokenizer.TokenToId(((char)('a' + (i + 1) % 26)).ToString())!.Value;
+            embed[letter, i] = tensor(1.0f);
+            head[next, i] = tensor(10.0f);
+        }
+        model.eval();
+        return (model, tokenizer);
+    }
+}
