@@ -12,6 +12,7 @@ public static class Cli
         foreach (Command command in new[]
         {
             InfoCommand.Create(),
+            SftCommand.Create(),
             TokenizeCommand.Create(),
             TrainTokenizerCommand.Create(),
             TasksCommand.Create(),

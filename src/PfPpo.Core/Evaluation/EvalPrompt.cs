@@ -22,8 +22,7 @@ public sealed partial record EvalPrompt(string Text, SampleKind Kind)
 
     public static EvalPrompt For(Problem problem)
     {
-        bool textOnly = problem.Format == ProblemFormat.Mbpp
-            || (problem.Format == ProblemFormat.EvalPlus && !DefLine().IsMatch(problem.Prompt));
+        bool textOnly = problem.Format == ProblemFormat.Mbpp || !AnyDef().IsMatch(problem.Prompt);
         if (!textOnly)
         {
             return new EvalPrompt(problem.Prompt, SampleKind.Completion);
@@ -61,6 +60,9 @@ public sealed partial record EvalPrompt(string Text, SampleKind Kind)
         }
         return null;
     }
+
+    [GeneratedRegex(@"^\s*def [A-Za-z_]\w*\s*\(", RegexOptions.Multiline)]
+    private static partial Regex AnyDef();
 
     [GeneratedRegex(@"^def (?<name>[A-Za-z_]\w*)\s*\(.*\)\s*(->[^:]*)?:[ \t]*$", RegexOptions.Multiline)]
     private static partial Regex DefLine();

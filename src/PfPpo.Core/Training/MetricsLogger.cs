@@ -41,7 +41,6 @@ public sealed class MetricsLogger : IDisposable
 
     public void Dispose()
     {
-        _jsonl.Dispose();
-        _tensorboard.Dispose();
+        _jsonl.Dispose(); // the TensorBoard writer appends and closes its event file on every record
     }
 }

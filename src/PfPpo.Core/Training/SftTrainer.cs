@@ -276,7 +276,7 @@ public static class SftTrainer
     private static string Fingerprint(SftOptions o) =>
         FormattableString.Invariant($"lr={o.LearningRate};warmup={o.WarmupFraction};min={o.MinLearningRateRatio};wd={o.WeightDecay};clip={o.GradClip};maxlen={o.MaxLength};held={o.HeldOutFraction}");
 
-    private static void SaveCheckpoint(CausalLM model, optim.Optimizer optimizer, string tokenizerPath, string checkpointsDir,
+    private static void SaveCheckpoint(CausalLM model, AdamW optimizer, string tokenizerPath, string checkpointsDir,
         TrainerState state, int keep)
     {
         Directory.CreateDirectory(checkpointsDir);
