@@ -13,6 +13,7 @@ public static class Cli
         {
             InfoCommand.Create(),
             SftCommand.Create(),
+            DemoCommand.Create(),
             TokenizeCommand.Create(),
             TrainTokenizerCommand.Create(),
             TasksCommand.Create(),

@@ -1,4 +1,4 @@
-namespace PfPpo.Cli;
+namespace PfPpo.Runtime;
 
 /// <summary>An <see cref="IProgress{T}"/> that calls its handler on the reporting thread (Progress&lt;T&gt; would post it elsewhere).</summary>
 public sealed class SynchronousProgress<T>(Action<T> handler) : IProgress<T>
