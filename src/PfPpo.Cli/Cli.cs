@@ -14,6 +14,7 @@ public static class Cli
             InfoCommand.Create(),
             SftCommand.Create(),
             DemoCommand.Create(),
+            EvalCommand.Create(),
             TokenizeCommand.Create(),
             TrainTokenizerCommand.Create(),
             TasksCommand.Create(),

@@ -18,6 +18,9 @@ public static class DemoCommand
         var train = new Option<int>("--train") { Description = "Training tasks.", DefaultValueFactory = _ => defaults.TrainTasks };
         var test = new Option<int>("--test") { Description = "Held-out test tasks.", DefaultValueFactory = _ => defaults.TestTasks };
         var epochs = new Option<int>("--epochs") { Description = "SFT epochs.", DefaultValueFactory = _ => defaults.Sft.Epochs };
+        var learningRate = new Option<double>("--lr") { Description = "SFT peak learning rate.", DefaultValueFactory = _ => defaults.Sft.LearningRate };
+        var batchSize = new Option<int>("--batch-size") { Description = "SFT sequences per step.", DefaultValueFactory = _ => defaults.Sft.BatchSize };
+        var vocab = new Option<int>("--vocab-size") { Description = "Tokenizer vocabulary size.", DefaultValueFactory = _ => defaults.VocabSize };
         var hidden = new Option<int>("--hidden") { Description = "Model width (heads keep 32 dims each).", DefaultValueFactory = _ => defaults.Shape.Hidden };
         var layers = new Option<int>("--layers") { Description = "Model depth.", DefaultValueFactory = _ => defaults.Shape.Layers };
         var workers = new Option<int>("--workers") { Description = "Sandbox workers (0: one per core).", DefaultValueFactory = _ => 0 };
@@ -25,7 +28,7 @@ public static class DemoCommand
         var threads = new Option<int?>("--threads") { Description = "CPU threads (default: all cores)." };
 
         var command = new Command("demo", "Run the embedded default end to end: generated tasks, tokenizer, tiny model, SFT, sandboxed evaluation.");
-        foreach (Option option in new Option[] { output, force, seed, train, test, epochs, hidden, layers, workers, device, threads })
+        foreach (Option option in new Option[] { output, force, seed, train, test, epochs, learningRate, batchSize, vocab, hidden, layers, workers, device, threads })
         {
             command.Options.Add(option);
         }
@@ -40,7 +43,8 @@ public static class DemoCommand
             var settings = defaults with
             {
                 Seed = parse.GetValue(seed), TrainTasks = parse.GetValue(train), TestTasks = parse.GetValue(test),
-                Sft = defaults.Sft with { Epochs = parse.GetValue(epochs) },
+                Sft = defaults.Sft with { Epochs = parse.GetValue(epochs), LearningRate = parse.GetValue(learningRate), BatchSize = parse.GetValue(batchSize) },
+                VocabSize = parse.GetValue(vocab),
                 Shape = defaults.Shape with
                 {
                     Hidden = width, Layers = parse.GetValue(layers), Heads = width / 32, KvHeads = Math.Max(1, width / 64),
