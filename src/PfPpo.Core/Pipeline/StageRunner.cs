@@ -100,6 +100,6 @@ public sealed class StageRunner(string root, bool force, IStageObserver? observe
 
     private sealed class StageProgress(string stage, IStageObserver? observer) : IProgress<(double Fraction, string Message)>
     {
-        public void Report((double Fraction, string Message) value) => observer?.Progress(stage, value.Fraction, value.Message);
+        public void Report((double Fraction, string Message) value) => observer?.Progress(stage, Math.Clamp(value.Fraction, 0, 1), value.Message);
     }
 }
