@@ -12,6 +12,9 @@ public static class Cli
         foreach (Command command in new[]
         {
             InfoCommand.Create(),
+            SftCommand.Create(),
+            DemoCommand.Create(),
+            EvalCommand.Create(),
             TokenizeCommand.Create(),
             TrainTokenizerCommand.Create(),
             TasksCommand.Create(),

@@ -1,18 +1,12 @@
 using System.CommandLine;
-using PfPpo.Checkpoints;
-using PfPpo.IO;
 using PfPpo.Model;
 using PfPpo.Runtime;
-using PfPpo.Tokenization;
 
 namespace PfPpo.Cli.Commands;
 
 /// <summary><c>pfppo init-model</c>: a randomly initialised Qwen2 or Llama model written as a Hugging Face checkpoint.</summary>
 public static class InitModelCommand
 {
-    /// <summary>End-of-sequence tokens looked up in the tokenizer, in order of preference.</summary>
-    public static readonly IReadOnlyList<string> EosCandidates = ["<|endoftext|>", "<|end_of_text|>", "</s>", "<｜end▁of▁sentence｜>"];
-
     public static Command Create()
     {
         var arch = new Option<string>("--arch") { Description = "Architecture: qwen2 or llama.", Required = true };
@@ -29,7 +23,7 @@ public static class InitModelCommand
         var maxPositions = new Option<int>("--max-positions") { Description = "max_position_embeddings.", DefaultValueFactory = _ => 2048 };
         var ropeTheta = new Option<double>("--rope-theta") { Description = "rope_theta.", DefaultValueFactory = _ => 10000.0 };
         var storage = new Option<string>("--storage-dtype") { Description = "Weight dtype in the file: fp32, bf16 or fp16.", DefaultValueFactory = _ => "fp32" };
-        var eos = new Option<string?>("--eos") { Description = "The end-of-sequence token (default: the first of " + string.Join(", ", EosCandidates) + " in the tokenizer)." };
+        var eos = new Option<string?>("--eos") { Description = "The end-of-sequence token (default: the first of " + string.Join(", ", ModelInitializer.EosCandidates) + " in the tokenizer)." };
 
         var command = new Command("init-model", "Write a randomly initialised Qwen2/Llama model as a Hugging Face checkpoint (config.json, model.safetensors, generation_config.json, tokenizer.json).");
         foreach (Option option in new Option[] { arch, hidden, layers, heads, kvHeads, intermediate, tokenizer, output, tied, seed, maxPositions, ropeTheta, storage, eos })
@@ -39,57 +33,14 @@ public static class InitModelCommand
         command.SetAction(parse => UserErrors.Run(() =>
         {
             TorchRuntime.Initialize();
-            string tokenizerPath = parse.GetValue(tokenizer)!;
-            HfTokenizer tok = HfTokenizer.Load(tokenizerPath);
-            int eosId = FindEos(tok, tokenizerPath, parse.GetValue(eos));
-            string modelType = parse.GetValue(arch)!;
-            var config = new ModelConfig
-            {
-                Architectures = [modelType == "qwen2" ? "Qwen2ForCausalLM" : "LlamaForCausalLM"],
-                ModelType = modelType,
-                HiddenSize = parse.GetValue(hidden),
-                NumHiddenLayers = parse.GetValue(layers),
-                NumAttentionHeads = parse.GetValue(heads),
-                NumKeyValueHeads = parse.GetValue(kvHeads),
-                IntermediateSize = parse.GetValue(intermediate),
-                VocabSize = (tok.VocabSize + 63) / 64 * 64, // Padded to a multiple of 64 for matmul speed; ids stay valid.
-                MaxPositionEmbeddings = parse.GetValue(maxPositions),
-                RopeTheta = parse.GetValue(ropeTheta),
-                TieWordEmbeddings = parse.GetValue(tied),
-                BosTokenId = tok.TokenToId("<|begin_of_text|>") ?? tok.TokenToId("<s>"),
-                EosTokenIds = [eosId],
-                Extra = new Dictionary<string, System.Text.Json.Nodes.JsonNode?> { ["use_cache"] = true, ["initializer_range"] = 0.02 },
-            };
-            config.Validate("options");
             string dir = parse.GetValue(output)!;
-            using var model = new CausalLM(config);
-            model.InitializeWeights(parse.GetValue(seed));
-            HfCheckpoint.Save(model, dir, TorchRuntime.ParseDType(parse.GetValue(storage)!));
-            AtomicFile.Write(Path.Combine(dir, HfCheckpoint.TokenizerFile), stream =>
-            {
-                using FileStream source = File.OpenRead(tokenizerPath);
-                source.CopyTo(stream);
-            });
-            long parameters = model.parameters().Sum(p => p.numel());
-            Console.WriteLine($"wrote {dir}: {config.CausalLMArchitecture}, {parameters:N0} parameters, vocab_size {config.VocabSize}, eos_token_id {eosId}");
+            var shape = new ModelShape(parse.GetValue(arch)!, parse.GetValue(hidden), parse.GetValue(layers), parse.GetValue(heads),
+                parse.GetValue(kvHeads), parse.GetValue(intermediate), parse.GetValue(tied), parse.GetValue(maxPositions), parse.GetValue(ropeTheta));
+            (ModelConfig config, long parameters) = ModelInitializer.Create(shape, parse.GetValue(tokenizer)!, dir, parse.GetValue(seed),
+                TorchRuntime.ParseDType(parse.GetValue(storage)!), parse.GetValue(eos));
+            Console.WriteLine($"wrote {dir}: {config.CausalLMArchitecture}, {parameters:N0} parameters, vocab_size {config.VocabSize}, eos_token_id {config.EosTokenIds[0]}");
             return 0;
         }));
         return command;
-    }
-
-    private static int FindEos(HfTokenizer tokenizer, string path, string? requested)
-    {
-        if (requested is not null)
-        {
-            return tokenizer.TokenToId(requested) ?? throw new ArgumentException($"--eos '{requested}' is not a token of {path}.");
-        }
-        foreach (string candidate in EosCandidates)
-        {
-            if (tokenizer.TokenToId(candidate) is int id)
-            {
-                return id;
-            }
-        }
-        throw new ArgumentException($"{path} has none of the end-of-sequence tokens {string.Join(", ", EosCandidates)}; name one with --eos.");
     }
 }

@@ -1,0 +1,130 @@
+using System.CommandLine;
+using System.Globalization;
+using PfPpo.Pipeline;
+using PfPpo.Runtime;
+using Spectre.Console;
+
+namespace PfPpo.Cli.Commands;
+
+/// <summary><c>pfppo demo</c>: the embedded end-to-end default (tasks, tokenizer, tiny model, SFT, evaluation).</summary>
+public static class DemoCommand
+{
+    public static Command Create()
+    {
+        var defaults = new DemoSettings();
+        var output = new Option<string>("--out") { Description = "Run directory (one folder per stage, summary.json).", DefaultValueFactory = _ => Path.Combine("runs", "demo") };
+        var force = new Option<bool>("--force") { Description = "Rerun every stage even if its folder holds a finished run with the same settings." };
+        var seed = new Option<int>("--seed") { Description = "Seed of tasks, model init, data order and sampling.", DefaultValueFactory = _ => defaults.Seed };
+        var train = new Option<int>("--train") { Description = "Training tasks.", DefaultValueFactory = _ => defaults.TrainTasks };
+        var test = new Option<int>("--test") { Description = "Held-out test tasks.", DefaultValueFactory = _ => defaults.TestTasks };
+        var epochs = new Option<int>("--epochs") { Description = "SFT epochs.", DefaultValueFactory = _ => defaults.Sft.Epochs };
+        var learningRate = new Option<double>("--lr") { Description = "SFT peak learning rate.", DefaultValueFactory = _ => defaults.Sft.LearningRate };
+        var batchSize = new Option<int>("--batch-size") { Description = "SFT sequences per step.", DefaultValueFactory = _ => defaults.Sft.BatchSize };
+        var vocab = new Option<int>("--vocab-size") { Description = "Tokenizer vocabulary size.", DefaultValueFactory = _ => defaults.VocabSize };
+        var hidden = new Option<int>("--hidden") { Description = "Model width (heads keep 32 dims each).", DefaultValueFactory = _ => defaults.Shape.Hidden };
+        var layers = new Option<int>("--layers") { Description = "Model depth.", DefaultValueFactory = _ => defaults.Shape.Layers };
+        var workers = new Option<int>("--workers") { Description = "Sandbox workers (0: one per core).", DefaultValueFactory = _ => 0 };
+        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
+        var threads = new Option<int?>("--threads") { Description = "CPU threads (default: all cores)." };
+
+        var command = new Command("demo", "Run the embedded default end to end: generated tasks, tokenizer, tiny model, SFT, sandboxed evaluation.");
+        foreach (Option option in new Option[] { output, force, seed, train, test, epochs, learningRate, batchSize, vocab, hidden, layers, workers, device, threads })
+        {
+            command.Options.Add(option);
+        }
+        command.SetAction((parse, cancellation) => UserErrors.RunAsync(async () =>
+        {
+            TorchRuntime.Initialize(parse.GetValue(threads));
+            int width = parse.GetValue(hidden);
+            if (width < 32 || width % 32 != 0)
+            {
+                throw new ArgumentException($"--hidden must be a positive multiple of 32, got {width}.");
+            }
+            var settings = defaults with
+            {
+                Seed = parse.GetValue(seed), TrainTasks = parse.GetValue(train), TestTasks = parse.GetValue(test),
+                Sft = defaults.Sft with { Epochs = parse.GetValue(epochs), LearningRate = parse.GetValue(learningRate), BatchSize = parse.GetValue(batchSize) },
+                VocabSize = parse.GetValue(vocab),
+                Shape = defaults.Shape with
+                {
+                    Hidden = width, Layers = parse.GetValue(layers), Heads = width / 32, KvHeads = Math.Max(1, width / 64),
+                    Intermediate = (int)(Math.Round(width * 8.0 / 3 / 32) * 32),
+                },
+                Workers = parse.GetValue(workers),
+            };
+            string outDir = parse.GetValue(output)!;
+            DemoSummary summary = null!;
+            IReadOnlyList<StageRecord> records = [];
+            await AnsiConsole.Progress()
+                .AutoClear(false)
+                .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
+                    new ElapsedTimeColumn())
+                .StartAsync(async context =>
+                {
+                    var observer = new ProgressObserver(context);
+                    summary = await Demo.RunAsync(outDir, settings, parse.GetValue(force), observer,
+                        TorchRuntime.ParseDevice(parse.GetValue(device)!), cancellation);
+                    records = observer.Records;
+                });
+
+            var stages = new Table().Title("stages").AddColumns("stage", "seconds", "result");
+            foreach (StageRecord record in records)
+            {
+                stages.AddRow(record.Stage, F(record.Seconds, "F1") + (record.Reused ? " (reused)" : ""),
+                    Markup.Escape(record.Result.ToJsonString()));
+            }
+            AnsiConsole.Write(stages);
+            var results = new Table().Title("held-out test tasks").AddColumns("metric", "value");
+            results.AddRow("pass@1 (greedy)", Percent(summary.PassAt1));
+            results.AddRow($"pass@{settings.Samples} (T={settings.SampleTemperature.ToString(CultureInfo.InvariantCulture)})", Percent(summary.PassAt4));
+            results.AddRow("pass@1 (sampled)", Percent(summary.SampledPassAt1));
+            results.AddRow("mixed fraction", Percent(summary.MixedFraction));
+            results.AddRow("parameters", summary.Parameters.ToString("N0", CultureInfo.InvariantCulture));
+            results.AddRow("sandbox", summary.Isolation);
+            results.AddRow("total seconds", F(summary.TotalSeconds, "F1"));
+            AnsiConsole.Write(results);
+            AnsiConsole.WriteLine($"summary: {Path.Combine(outDir, "summary.json")}");
+            return 0;
+        }));
+        return command;
+    }
+
+    private static string F(double value, string format) => value.ToString(format, CultureInfo.InvariantCulture);
+
+    private static string Percent(double value) => double.IsNaN(value) ? "n/a" : (value * 100).ToString("F1", CultureInfo.InvariantCulture) + "%";
+
+    /// <summary>One progress bar per stage, created up front so the whole pipeline is visible from the start.</summary>
+    private sealed class ProgressObserver : IStageObserver
+    {
+        private readonly Dictionary<string, ProgressTask> _tasks = new();
+        private readonly List<StageRecord> _records = new();
+
+        public ProgressObserver(ProgressContext context)
+        {
+            foreach (string stage in Demo.Stages)
+            {
+                _tasks[stage] = context.AddTask(stage, autoStart: false, maxValue: 1);
+            }
+        }
+
+        public IReadOnlyList<StageRecord> Records => _records;
+
+        public void Started(string stage) => _tasks[stage].StartTask();
+
+        public void Progress(string stage, double fraction, string message)
+        {
+            ProgressTask task = _tasks[stage];
+            task.Value = Math.Clamp(fraction, 0, 1);
+            task.Description = $"{stage}: {Markup.Escape(message)}";
+        }
+
+        public void Finished(StageRecord record)
+        {
+            ProgressTask task = _tasks[record.Stage];
+            task.Value = 1;
+            task.Description = record.Reused ? $"{record.Stage} (reused)" : record.Stage;
+            task.StopTask();
+            _records.Add(record);
+        }
+    }
+}

@@ -1,0 +1,91 @@
+using System.CommandLine;
+using System.Globalization;
+using PfPpo.Runtime;
+using PfPpo.Training;
+using Spectre.Console;
+
+namespace PfPpo.Cli.Commands;
+
+/// <summary><c>pfppo sft</c>: supervised fine-tuning on prompt/completion pairs (loss on the completion only).</summary>
+public static class SftCommand
+{
+    public static Command Create()
+    {
+        var defaults = new SftOptions();
+        var model = new Option<string>("--model") { Description = "Hugging Face checkpoint directory to start from (with tokenizer.json).", Required = true };
+        var data = new Option<string>("--data") { Description = "Training jsonl: {\"prompt\",\"completion\"} or HumanEval lines (prompt + canonical_solution).", Required = true };
+        var output = new Option<string>("--out") { Description = "Output directory: final checkpoint, checkpoints/, metrics.jsonl, tensorboard/.", Required = true };
+        var evalData = new Option<string?>("--eval-data") { Description = "Held-out jsonl for the periodic loss (default: a share of --data)." };
+        var epochs = new Option<int>("--epochs") { Description = "Passes over the data.", DefaultValueFactory = _ => defaults.Epochs };
+        var maxSteps = new Option<int?>("--max-steps") { Description = "Total optimizer steps (overrides --epochs)." };
+        var batchSize = new Option<int>("--batch-size") { Description = "Sequences per step.", DefaultValueFactory = _ => defaults.BatchSize };
+        var learningRate = new Option<double>("--lr") { Description = "Peak learning rate.", DefaultValueFactory = _ => defaults.LearningRate };
+        var warmup = new Option<double>("--warmup") { Description = "Share of steps for linear warmup.", DefaultValueFactory = _ => defaults.WarmupFraction };
+        var weightDecay = new Option<double>("--weight-decay") { Description = "AdamW weight decay (matrices only).", DefaultValueFactory = _ => defaults.WeightDecay };
+        var gradClip = new Option<double>("--grad-clip") { Description = "Gradient norm clip.", DefaultValueFactory = _ => defaults.GradClip };
+        var evalEvery = new Option<int>("--eval-every") { Description = "Held-out loss every N steps (0: at the end only).", DefaultValueFactory = _ => defaults.EvalEvery };
+        var saveEvery = new Option<int>("--save-every") { Description = "Resumable checkpoint every N steps (0: at the end only).", DefaultValueFactory = _ => defaults.SaveEvery };
+        var maxLength = new Option<int>("--max-length") { Description = "Longest sequence in tokens; longer examples are dropped.", DefaultValueFactory = _ => defaults.MaxLength };
+        var seed = new Option<long>("--seed") { Description = "Seed of the data order and held-out split.", DefaultValueFactory = _ => 0L };
+        var resume = new Option<bool>("--resume") { Description = "Continue from the newest checkpoint in --out." };
+        var stopAfter = new Option<int?>("--stop-after") { Description = "Stop after N steps in this invocation (resume later)." };
+        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
+        var dtype = new Option<string>("--dtype") { Description = "Compute dtype: fp32, bf16 or fp16.", DefaultValueFactory = _ => "fp32" };
+        var threads = new Option<int?>("--threads") { Description = "CPU threads (default: all cores)." };
+
+        var command = new Command("sft", "Supervised fine-tuning: completion-only loss, AdamW, warmup + cosine, checkpoints and resume.");
+        foreach (Option option in new Option[] { model, data, output, evalData, epochs, maxSteps, batchSize, learningRate, warmup,
+                     weightDecay, gradClip, evalEvery, saveEvery, maxLength, seed, resume, stopAfter, device, dtype, threads })
+        {
+            command.Options.Add(option);
+        }
+        command.SetAction((parse, cancellation) => Task.FromResult(UserErrors.Run(() =>
+        {
+            TorchRuntime.Initialize(parse.GetValue(threads));
+            var options = new SftOptions
+            {
+                Epochs = parse.GetValue(epochs), MaxSteps = parse.GetValue(maxSteps), BatchSize = parse.GetValue(batchSize),
+                LearningRate = parse.GetValue(learningRate), WarmupFraction = parse.GetValue(warmup),
+                WeightDecay = parse.GetValue(weightDecay), GradClip = parse.GetValue(gradClip), EvalEvery = parse.GetValue(evalEvery),
+                SaveEvery = parse.GetValue(saveEvery), MaxLength = parse.GetValue(maxLength), Seed = parse.GetValue(seed),
+                StopAfterSteps = parse.GetValue(stopAfter),
+            };
+            SftResult result = Train(parse.GetValue(model)!, parse.GetValue(data)!, parse.GetValue(output)!, options,
+                parse.GetValue(evalData), parse.GetValue(resume), TorchRuntime.ParseDevice(parse.GetValue(device)!),
+                TorchRuntime.ParseDType(parse.GetValue(dtype)!), cancellation);
+            var table = new Table().AddColumns("steps", "train loss", "held-out loss", "examples", "dropped", "seconds");
+            table.AddRow($"{result.Steps}/{result.TotalSteps}", F(result.FinalTrainLoss), result.FinalEvalLoss is double e ? F(e) : "-",
+                $"{result.TrainExamples} + {result.HeldOutExamples} held out", result.DroppedExamples.ToString(CultureInfo.InvariantCulture),
+                result.Seconds.ToString("F1", CultureInfo.InvariantCulture));
+            AnsiConsole.Write(table);
+            AnsiConsole.WriteLine(result.Completed
+                ? $"model: {result.OutputDirectory}"
+                : $"stopped after --stop-after steps; continue with --resume (checkpoint in {Path.Combine(result.OutputDirectory, SftTrainer.CheckpointsFolder)})");
+            return 0;
+        })));
+        return command;
+    }
+
+    /// <summary>Runs the trainer under a progress bar; shared with <c>pfppo demo</c>.</summary>
+    public static SftResult Train(string modelDir, string dataPath, string outDir, SftOptions options, string? evalData, bool resume,
+        TorchSharp.torch.Device device, TorchSharp.torch.ScalarType dtype, CancellationToken cancellation)
+    {
+        SftResult? result = null;
+        AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            .Start(context =>
+            {
+                ProgressTask task = context.AddTask("SFT", maxValue: 1);
+                var progress = new SynchronousProgress<SftProgress>(p =>
+                {
+                    task.MaxValue = p.TotalSteps;
+                    task.Value = p.Step;
+                    task.Description = $"SFT loss {p.Loss:F3}" + (p.EvalLoss is double e ? $" held-out {e:F3}" : "");
+                });
+                result = SftTrainer.Run(modelDir, dataPath, outDir, options, device, dtype, evalData, resume, progress, cancellation);
+            });
+        return result!;
+    }
+
+    private static string F(double value) => value.ToString("F4", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,55 @@
+using System.Text.Json.Nodes;
+using PfPpo.Model;
+using PfPpo.Pipeline;
+using PfPpo.Tests.Model;
+using static TorchSharp.torch;
+
+namespace PfPpo.Tests.Pipeline;
+
+public class DemoTests
+{
+    /// <summary>The demo's pipeline at a toy size: every stage runs, summary.json has the promised fields.</summary>
+    private static readonly DemoSettings Toy = new DemoSettings
+    {
+        TrainTasks = 120, TestTasks = 12, VocabSize = 300, Samples = 2, MaxNewTokens = 32,
+        Shape = new ModelShape("qwen2", Hidden: 32, Layers: 1, Heads: 1, KvHeads: 1, Intermediate: 64, Tied: true, MaxPositions: 512),
+    } is var s ? s with { Sft = s.Sft with { Epochs = 1, BatchSize = 16, EvalEvery = 0 } } : s;
+
+    private sealed class Recorder : IStageObserver
+    {
+        public List<string> Starts { get; } = [];
+        public List<StageRecord> Ends { get; } = [];
+        public void Started(string stage) => Starts.Add(stage);
+        public void Progress(string stage, double fraction, string message) => Assert.InRange(fraction, 0, 1);
+        public void Finished(StageRecord record) => Ends.Add(record);
+    }
+
+    [Fact]
+    public async Task RunsEveryStageThenReusesThemAndRerunsOnlyWhatChanged()
+    {
+        string dir = TestModels.TempDir();
+        var first = new Recorder();
+        DemoSummary summary = await Demo.RunAsync(dir, Toy, force: false, first, CPU);
+
+        Assert.Equal(Demo.Stages, first.Starts);
+        Assert.All(first.Ends, r => Assert.False(r.Reused));
+        Assert.InRange(summary.PassAt1, 0, 1);
+        Assert.InRange(summary.PassAt4, summary.SampledPassAt1, 1);   // pass@k never falls below pass@1 of the same samples
+        JsonObject json = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "summary.json")))!.AsObject();
+        foreach (string field in new[] { "pass_at_1", "pass_at_2", "mixed_fraction", "stage_seconds", "total_seconds" })
+        {
+            Assert.True(json.ContainsKey(field), $"summary.json lacks {field}");
+        }
+        Assert.Equal(Demo.Stages, json["stage_seconds"]!.AsObject().Select(kv => kv.Key));
+        Assert.Equal(12, File.ReadAllLines(Path.Combine(dir, "eval", "greedy.jsonl")).Length);
+        Assert.Equal(24, File.ReadAllLines(Path.Combine(dir, "eval", "sampled.jsonl")).Length);
+
+        var second = new Recorder();
+        await Demo.RunAsync(dir, Toy, force: false, second, CPU);
+        Assert.All(second.Ends, r => Assert.True(r.Reused, $"{r.Stage} ran again"));
+
+        var third = new Recorder();
+        await Demo.RunAsync(dir, Toy with { MaxNewTokens = 24 }, force: false, third, CPU);
+        Assert.Equal(new[] { true, true, true, true, false }, third.Ends.Select(r => r.Reused));
+    }
+}

@@ -1,0 +1,117 @@
+using PfPpo.Checkpoints;
+using PfPpo.Generation;
+using PfPpo.Model;
+using PfPpo.Tests.Model;
+using PfPpo.Tokenization;
+using PfPpo.Training;
+using static TorchSharp.torch;
+using Generator = PfPpo.Generation.Generator;
+
+namespace PfPpo.Tests.Training;
+
+public class SftTrainerTests
+{
+    private static readonly SftExample[] Examples =
+    [
+        new("def add_one(x):\n", "    return x + 1\n"),
+        new("def double(x):\n", "    return x * 2\n"),
+        new("def is_even(n):\n", "    return n % 2 == 0\n"),
+        new("def first(items):\n", "    return items[0]\n"),
+        new("def shout(s):\n", "    return s.upper() + '!'\n"),
+        new("def total(xs):\n", "    return sum(xs)\n"),
+    ];
+
+    /// <summary>A tiny model (and tokenizer) written as a HF checkpoint, plus the examples as a jsonl file.</summary>
+    private static (string ModelDir, string DataPath) Setup(string root)
+    {
+        string tokenizerPath = Path.Combine(root, "tokenizer.json");
+        BpeTrainer.Train(Examples.Select(e => e.Prompt + e.Completion), new BpeTrainerOptions { VocabSize = 320 }, tokenizerPath);
+        string modelDir = Path.Combine(root, "init");
+        ModelInitializer.Create(new ModelShape("qwen2", Hidden: 64, Layers: 2, Heads: 4, KvHeads: 2, Intermediate: 128, Tied: true),
+            tokenizerPath, modelDir, seed: 3);
+        string dataPath = Path.Combine(root, "data.jsonl");
+        File.WriteAllLines(dataPath, Examples.Select(e =>
+            System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string> { ["prompt"] = e.Prompt, ["completion"] = e.Completion })));
+        return (modelDir, dataPath);
+    }
+
+    private static readonly SftOptions Options = new()
+    {
+        MaxSteps = 80, BatchSize = 6, LearningRate = 5e-3, WarmupFraction = 0.1, HeldOutFraction = 0, EvalEvery = 0,
+        LogEvery = 5, Seed = 7, WeightDecay = 0.0,
+    };
+
+    [Fact]
+    public void LossGoesDownAndTheModelReproducesTheExamplesGreedily()
+    {
+        string root = TestModels.TempDir();
+        (string modelDir, string dataPath) = Setup(root);
+        string outDir = Path.Combine(root, "sft");
+
+        SftResult result = SftTrainer.Run(modelDir, dataPath, outDir, Options, CPU, ScalarType.Float32);
+
+        Assert.True(result.Completed);
+        Assert.Equal(80, result.Steps);
+        string[] lines = File.ReadAllLines(Path.Combine(outDir, "metrics.jsonl"));
+        double firstLoss = System.Text.Json.JsonDocument.Parse(lines[0]).RootElement.GetProperty("train/loss").GetDouble();
+        Assert.True(result.FinalTrainLoss < firstLoss / 10, $"loss {firstLoss} -> {result.FinalTrainLoss}");
+        Assert.NotEmpty(Directory.GetFiles(Path.Combine(outDir, "tensorboard"), "events.out.tfevents.*"));
+
+        using CausalLM model = HfCheckpoint.LoadCausalLM(outDir);
+        var generator = new Generator(model, HfTokenizer.Load(Path.Combine(outDir, "tokenizer.json")));
+        var samples = generator.Generate(Examples.Select(e => e.Prompt).ToArray(),
+            new SamplingOptions { Temperature = 0, MaxNewTokens = 24 });
+        for (int i = 0; i < Examples.Length; i++)
+        {
+            Assert.Equal(Examples[i].Completion, samples[i].Text);
+            Assert.Equal(FinishReason.Eos, samples[i].FinishReason);
+        }
+    }
+
+    [Fact]
+    public void AResumedRunMatchesAnUninterruptedOne()
+    {
+        string root = TestModels.TempDir();
+        (string modelDir, string dataPath) = Setup(root);
+        var options = Options with { MaxSteps = 12, BatchSize = 4 };   // 2 batches per epoch: the resume point is mid-epoch
+
+        string straight = Path.Combine(root, "straight");
+        SftTrainer.Run(modelDir, dataPath, straight, options, CPU, ScalarType.Float32);
+
+        string resumed = Path.Combine(root, "resumed");
+        SftResult first = SftTrainer.Run(modelDir, dataPath, resumed, options with { StopAfterSteps = 5 }, CPU, ScalarType.Float32);
+        Assert.False(first.Completed);
+        Assert.Equal(5, first.Steps);
+        Assert.NotNull(SftTrainer.LatestCheckpoint(Path.Combine(resumed, SftTrainer.CheckpointsFolder)));
+        SftResult second = SftTrainer.Run(modelDir, dataPath, resumed, options, CPU, ScalarType.Float32, resume: true);
+        Assert.True(second.Completed);
+
+        using CausalLM a = HfCheckpoint.LoadCausalLM(straight);
+        using CausalLM b = HfCheckpoint.LoadCausalLM(resumed);
+        var bParameters = b.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        foreach (var (name, parameter) in a.named_parameters())
+        {
+            Assert.True(TestModels.MaxDiff(parameter, bParameters[name]) == 0, $"{name} differs after resume");
+        }
+        // The metrics of the resumed run continue the file: steps 5..12 appended after 1..5.
+        var steps = File.ReadAllLines(Path.Combine(resumed, "metrics.jsonl"))
+            .Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("step").GetInt32()).ToArray();
+        Assert.Equal(12, steps[^1]);
+    }
+
+    [Fact]
+    public void ResumeWithOtherSettingsIsRefused()
+    {
+        string root = TestModels.TempDir();
+        (string modelDir, string dataPath) = Setup(root);
+        string outDir = Path.Combine(root, "sft");
+        var options = Options with { MaxSteps = 4, StopAfterSteps = 2 };
+        SftTrainer.Run(modelDir, dataPath, outDir, options, CPU, ScalarType.Float32);
+        var e = Assert.Throws<InvalidDataException>(() =>
+            SftTrainer.Run(modelDir, dataPath, outDir, options with { MaxSteps = 8 }, CPU, ScalarType.Float32, resume: true));
+        Assert.Contains("other settings", e.Message);
+        e = Assert.Throws<InvalidDataException>(() =>
+            SftTrainer.Run(modelDir, dataPath, Path.Combine(root, "empty"), options, CPU, ScalarType.Float32, resume: true));
+        Assert.Contains("no complete checkpoint", e.Message);
+    }
+}
