@@ -11,16 +11,16 @@ public static class Cli
         var root = new RootCommand("PfPpo: RLHF with Policy Filtration for PPO (PF-PPO) for code-generating language models.");
         foreach (Command command in new[]
         {
-            InfoCommand.Create(),
-            SftCommand.Create(),
             DemoCommand.Create(),
-            EvalCommand.Create(),
-            TokenizeCommand.Create(),
-            TrainTokenizerCommand.Create(),
             TasksCommand.Create(),
+            TrainTokenizerCommand.Create(),
+            TokenizeCommand.Create(),
             InitModelCommand.Create(),
             GenerateCommand.Create(),
+            SftCommand.Create(),
             ScoreCommand.Create(),
+            EvalCommand.Create(),
+            InfoCommand.Create(),
         })
         {
             root.Subcommands.Add(command);

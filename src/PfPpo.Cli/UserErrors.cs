@@ -1,4 +1,5 @@
-using PfPpo.Tokenization;
+using PfPpo.IO;
+using PfPpo.Sandbox;
 
 namespace PfPpo.Cli;
 
@@ -46,7 +47,10 @@ public static class UserErrors
     /// <summary>
     /// Errors a user can fix: malformed or missing files (IOException covers FileNotFound/DirectoryNotFound), bad
     /// options, unsupported formats. Anything else is a bug and keeps its stack trace.
+    /// (DataFormatException is the base of the file-format errors, TokenizerFormatException included.)
+    /// A sandbox that cannot start is reported the same way: it is this machine's setup, not a bug.
     /// </summary>
-    private static bool IsUserError(Exception e) => e is TokenizerFormatException or FormatException or ArgumentException
-        or IOException or InvalidDataException or UnauthorizedAccessException or PlatformNotSupportedException or NotSupportedException;
+    private static bool IsUserError(Exception e) => e is FormatException or ArgumentException or IOException or InvalidDataException
+        or DataFormatException or UnauthorizedAccessException or PlatformNotSupportedException or NotSupportedException
+        or SandboxInfrastructureException;
 }

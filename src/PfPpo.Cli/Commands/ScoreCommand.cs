@@ -29,22 +29,16 @@ public static class ScoreCommand
         {
             problems, samples, canonical, output, ks, workers, timeout, noCalibrate, challenge, json,
         };
-        command.SetAction(async (parse, ct) =>
+        command.SetAction((parse, ct) => UserErrors.RunAsync(async () =>
         {
-            try
             {
                 var options = new Options(
                     parse.GetValue(problems)!.FullName, parse.GetValue(samples)?.FullName, parse.GetValue(canonical),
-                    parse.GetValue(output)?.FullName, ParseKs(parse.GetValue(ks)!), parse.GetValue(workers), parse.GetValue(timeout),
+                    parse.GetValue(output)?.FullName, ScoreReport.ParseKs(parse.GetValue(ks)!), parse.GetValue(workers), parse.GetValue(timeout),
                     !parse.GetValue(noCalibrate), parse.GetValue(challenge), parse.GetValue(json));
                 return await RunAsync(options, ct);
             }
-            catch (Exception e) when (e is DataFormatException or FileNotFoundException or ArgumentException or SandboxInfrastructureException)
-            {
-                Console.Error.WriteLine($"error: {e.Message}");
-                return 1;
-            }
-        });
+        }));
         return command;
     }
 
@@ -101,10 +95,10 @@ public static class ScoreCommand
         var results = await scorer.ScoreAsync(requests, ct);
         double seconds = (DateTime.UtcNow - started).TotalSeconds;
 
-        if (o.Out is not null) WriteResults(o.Out, results);
+        if (o.Out is not null) ResultsJsonl.Write(o.Out, results);
         var summary = ScoreSummary.Compute(results, o.Ks);
-        if (o.Json) PrintJson(summary, scorer.Isolation, seconds);
-        else PrintTable(summary, scorer.Isolation, seconds, o.Canonical);
+        if (o.Json) ScoreReport.PrintJson(summary, scorer.Isolation, seconds);
+        else ScoreReport.PrintTable(o.Canonical ? "reference solutions" : "pass@k", summary, scorer.Isolation, seconds);
 
         if (summary.Errors > 0)
         {
@@ -117,121 +111,5 @@ public static class ScoreCommand
             return 1;
         }
         return 0;
-    }
-
-    private static int[] ParseKs(string text)
-    {
-        var ks = new List<int>();
-        foreach (string part in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
-        {
-            if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int k) || k < 1)
-                throw new ArgumentException($"--k: '{part}' is not a positive integer");
-            ks.Add(k);
-        }
-        if (ks.Count == 0) throw new ArgumentException("--k: give at least one value, e.g. --k 1,10");
-        return ks.Distinct().ToArray();
-    }
-
-    private static void WriteResults(string path, IReadOnlyList<SampleResult> results) =>
-        AtomicFile.Write(path, stream =>
-        {
-            foreach (var r in results)
-            {
-                using (var json = new Utf8JsonWriter(stream))
-                {
-                    json.WriteStartObject();
-                    json.WriteString("task_id", r.TaskId);
-                    json.WriteBoolean("passed", r.Passed);
-                    json.WriteString("status", StatusName(r.Status));
-                    json.WriteNumber("tests_passed", r.TestsPassed);
-                    json.WriteNumber("tests_total", r.TestsTotal);
-                    json.WriteNumber("duration_ms", Math.Round(r.DurationMs, 3));
-                    if (r.Error is null) json.WriteNull("error");
-                    else json.WriteString("error", r.Error);
-                    json.WriteStartArray("tests");
-                    foreach (var t in r.Tests) json.WriteStringValue(TestName(t.Status));
-                    json.WriteEndArray();
-                    json.WriteString("output", r.Output);
-                    json.WriteEndObject();
-                }
-                stream.WriteByte((byte)'\n');
-            }
-        });
-
-    private static string StatusName(SampleStatus s) => s switch
-    {
-        SampleStatus.Passed => "passed",
-        SampleStatus.Failed => "failed",
-        SampleStatus.Timeout => "timeout",
-        _ => "error",
-    };
-
-    private static string TestName(TestStatus s) => s switch
-    {
-        TestStatus.Passed => "pass",
-        TestStatus.Failed => "fail",
-        TestStatus.Timeout => "timeout",
-        _ => "error",
-    };
-
-    private static void PrintJson(ScoreSummary summary, IsolationReport isolation, double seconds)
-    {
-        using var stdout = Console.OpenStandardOutput();
-        using (var json = new Utf8JsonWriter(stdout))
-        {
-            json.WriteStartObject();
-            json.WriteNumber("samples", summary.Samples);
-            json.WriteNumber("passed", summary.Passed);
-            json.WriteNumber("failed", summary.Failed);
-            json.WriteNumber("timeout", summary.TimedOut);
-            json.WriteNumber("error", summary.Errors);
-            json.WriteNumber("problems", summary.Problems.Count);
-            json.WriteStartObject("pass_at_k");
-            foreach (var p in summary.Overall)
-            {
-                if (double.IsNaN(p.Value)) json.WriteNull($"{p.K}");
-                else json.WriteNumber($"{p.K}", p.Value);
-            }
-            json.WriteEndObject();
-            json.WriteStartArray("per_problem");
-            foreach (var p in summary.Problems)
-            {
-                json.WriteStartObject();
-                json.WriteString("task_id", p.TaskId);
-                json.WriteNumber("n", p.Samples);
-                json.WriteNumber("c", p.Correct);
-                json.WriteNumber("errors", p.Errors);
-                json.WriteStartObject("pass_at_k");
-                foreach (var (k, v) in p.PassAtK) json.WriteNumber($"{k}", v);
-                json.WriteEndObject();
-                json.WriteEndObject();
-            }
-            json.WriteEndArray();
-            json.WriteString("isolation", isolation.Level.ToString());
-            json.WriteStartArray("missing_protections");
-            foreach (string m in isolation.Missing) json.WriteStringValue(m);
-            json.WriteEndArray();
-            json.WriteNumber("seconds", Math.Round(seconds, 3));
-            json.WriteEndObject();
-        }
-        stdout.WriteByte((byte)'\n');
-    }
-
-    private static void PrintTable(ScoreSummary summary, IsolationReport isolation, double seconds, bool canonical)
-    {
-        var table = new Table().Title(canonical ? "reference solutions" : "pass@k").AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
-        foreach (var p in summary.Overall)
-        {
-            table.AddRow($"pass@{p.K}", double.IsNaN(p.Value) ? "n/a (fewer than k samples)" : $"{p.Value * 100:0.00}% ({p.ProblemsCounted} problems)");
-        }
-        table.AddRow("samples", $"{summary.Samples}");
-        table.AddRow("passed", $"{summary.Passed}");
-        table.AddRow("failed", $"{summary.Failed}");
-        table.AddRow("timeout", $"{summary.TimedOut}");
-        table.AddRow("error (sandbox)", $"{summary.Errors}");
-        table.AddRow("problems", $"{summary.Problems.Count}");
-        table.AddRow("isolation", isolation.Level.ToString());
-        table.AddRow("time", $"{seconds:0.00} s ({summary.Samples / Math.Max(seconds, 1e-9):0.0} programs/s)");
-        AnsiConsole.Write(table);
     }
 }

@@ -56,5 +56,3 @@ public sealed record Problem(
     };
 }
 
-/// <summary>A problem or sample file is malformed; the message starts with <c>file:line:</c>.</summary>
-public sealed class DataFormatException(string message) : Exception(message);

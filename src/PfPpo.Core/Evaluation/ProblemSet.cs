@@ -1,3 +1,4 @@
+using PfPpo.IO;
 using System.Text.Json;
 
 namespace PfPpo.Evaluation;

@@ -1,3 +1,4 @@
+using PfPpo.IO;
 using System.Text.RegularExpressions;
 
 namespace PfPpo.Evaluation;

@@ -1,3 +1,4 @@
+using PfPpo.IO;
 using PfPpo.Evaluation;
 
 namespace PfPpo.Tests.Evaluation;

@@ -1,3 +1,4 @@
+using PfPpo.IO;
 using PfPpo.Evaluation;
 using PfPpo.Tasks;
 
