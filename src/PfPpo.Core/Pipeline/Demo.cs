@@ -23,7 +23,7 @@ public sealed record DemoSettings
     public ModelShape Shape { get; init; } = new("qwen2", Hidden: 128, Layers: 4, Heads: 4, KvHeads: 2, Intermediate: 352, Tied: true, MaxPositions: 512);
     public SftOptions Sft { get; init; } = new()
     {
-        Epochs = 3, BatchSize = 32, LearningRate = 2e-3, WarmupFraction = 0.05, MinLearningRateRatio = 0.05,
+        Epochs = 3, BatchSize = 16, LearningRate = 3e-3, WarmupFraction = 0.05, MinLearningRateRatio = 0.05,
         WeightDecay = 0.1, GradClip = 1.0, EvalEvery = 100, LogEvery = 10, MaxLength = 384, HeldOutFraction = 0.05,
     };
     /// <summary>Samples per test prompt for pass@k (at <see cref="SampleTemperature"/>).</summary>

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using PfPpo.IO;
 using PfPpo.Tokenization;
 using static TorchSharp.torch;
 
@@ -25,55 +26,32 @@ public static class SftDataset
     /// </summary>
     public static IReadOnlyList<SftExample> Load(string path)
     {
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"{path}: SFT data file not found.", path);
-        }
         var examples = new List<SftExample>();
-        int lineNumber = 0;
-        foreach (string line in File.ReadLines(path))
+        foreach ((string where, JsonElement root) in JsonLines.Read(path))
         {
-            lineNumber++;
-            if (string.IsNullOrWhiteSpace(line))
+            if (root.ValueKind != JsonValueKind.Object)
             {
-                continue;
+                throw new DataFormatException($"{where}: expected a JSON object.");
             }
-            JsonDocument document;
-            try
-            {
-                document = JsonDocument.Parse(line);
-            }
-            catch (JsonException e)
-            {
-                throw new InvalidDataException($"{path}:{lineNumber}: not valid JSON ({e.Message}).");
-            }
-            using (document)
-            {
-                JsonElement root = document.RootElement;
-                if (root.ValueKind != JsonValueKind.Object)
-                {
-                    throw new InvalidDataException($"{path}:{lineNumber}: expected a JSON object.");
-                }
-                string prompt = RequiredString(root, "prompt", path, lineNumber);
-                string completion = root.TryGetProperty("completion", out _)
-                    ? RequiredString(root, "completion", path, lineNumber)
-                    : root.TryGetProperty("canonical_solution", out _)
-                        ? RequiredString(root, "canonical_solution", path, lineNumber)
-                        : throw new InvalidDataException($"{path}:{lineNumber}: needs a \"completion\" or a \"canonical_solution\" field.");
-                examples.Add(new SftExample(prompt, completion));
-            }
+            string prompt = RequiredString(root, "prompt", where);
+            string completion = root.TryGetProperty("completion", out _)
+                ? RequiredString(root, "completion", where)
+                : root.TryGetProperty("canonical_solution", out _)
+                    ? RequiredString(root, "canonical_solution", where)
+                    : throw new DataFormatException($"{where}: needs a \"completion\" or a \"canonical_solution\" field.");
+            examples.Add(new SftExample(prompt, completion));
         }
         if (examples.Count == 0)
         {
-            throw new InvalidDataException($"{path}: no examples.");
+            throw new DataFormatException($"{path}: no examples.");
         }
         return examples;
     }
 
-    private static string RequiredString(JsonElement root, string field, string path, int line) =>
+    private static string RequiredString(JsonElement root, string field, string where) =>
         root.TryGetProperty(field, out JsonElement value) && value.ValueKind == JsonValueKind.String
             ? value.GetString()!
-            : throw new InvalidDataException($"{path}:{line}: field \"{field}\" must be a string.");
+            : throw new DataFormatException($"{where}: field \"{field}\" must be a string.");
 
     /// <summary>
     /// Tokenizes prompt and completion separately (generation also encodes the prompt alone, so the boundary matches)

@@ -1,3 +1,4 @@
+using PfPpo.IO;
 using PfPpo.Training;
 
 namespace PfPpo.Tests.Training;
@@ -44,11 +45,11 @@ public class SftDatasetTests
         });
         try
         {
-            var e = Assert.Throws<InvalidDataException>(() => SftDataset.Load(path));
+            var e = Assert.Throws<DataFormatException>(() => SftDataset.Load(path));
             Assert.Contains($"{path}:3", e.Message);
             Assert.Contains("completion", e.Message);
             File.WriteAllLines(path, new[] { """{"prompt": "a", "completion": "b"}""", "{not json" });
-            e = Assert.Throws<InvalidDataException>(() => SftDataset.Load(path));
+            e = Assert.Throws<DataFormatException>(() => SftDataset.Load(path));
             Assert.Contains($"{path}:2", e.Message);
         }
         finally
