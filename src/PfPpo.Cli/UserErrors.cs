@@ -9,20 +9,7 @@ public static class UserErrors
     public static int Run(Func<int> action)
     {
         ArgumentNullException.ThrowIfNull(action);
-        try
-        {
-            return action();
-        }
-        catch (Exception e) when (IsUserError(e))
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return 1;
-        }
-        catch (OperationCanceledException)
-        {
-            Console.Error.WriteLine("cancelled");
-            return 130;
-        }
+        return RunAsync(() => Task.FromResult(action())).GetAwaiter().GetResult();
     }
 
     public static async Task<int> RunAsync(Func<Task<int>> action)

@@ -27,7 +27,8 @@ public class DemoTests
     [Fact]
     public async Task RunsEveryStageThenReusesThemAndRerunsOnlyWhatChanged()
     {
-        string dir = TestModels.TempDir();
+        using var temp = new TempDirectory();
+        string dir = temp.Path;
         var first = new Recorder();
         DemoSummary summary = await Demo.RunAsync(dir, Toy, force: false, first, CPU);
 

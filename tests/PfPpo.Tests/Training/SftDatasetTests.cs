@@ -36,46 +36,34 @@ public class SftDatasetTests
     [Fact]
     public void MalformedLineNamesFileAndLine()
     {
-        string path = Path.Combine(Path.GetTempPath(), $"sft-{Guid.NewGuid():N}.jsonl");
+        using var temp = new TempDirectory();
+        string path = temp["sft.jsonl"];
         File.WriteAllLines(path, new[]
         {
             """{"prompt": "def f():\n", "completion": "    return 1\n"}""",
             """{"prompt": "def g():\n", "canonical_solution": "    return 2\n"}""",
             """{"prompt": "def h():\n", "completion": 3}""",
         });
-        try
-        {
-            var e = Assert.Throws<DataFormatException>(() => SftDataset.Load(path));
-            Assert.Contains($"{path}:3", e.Message);
-            Assert.Contains("completion", e.Message);
-            File.WriteAllLines(path, new[] { """{"prompt": "a", "completion": "b"}""", "{not json" });
-            e = Assert.Throws<DataFormatException>(() => SftDataset.Load(path));
-            Assert.Contains($"{path}:2", e.Message);
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        var e = Assert.Throws<DataFormatException>(() => SftDataset.Load(path));
+        Assert.Contains($"{path}:3", e.Message);
+        Assert.Contains("completion", e.Message);
+        File.WriteAllLines(path, new[] { """{"prompt": "a", "completion": "b"}""", "{not json" });
+        e = Assert.Throws<DataFormatException>(() => SftDataset.Load(path));
+        Assert.Contains($"{path}:2", e.Message);
     }
 
     [Fact]
     public void LoadsCompletionAndHumanEvalLines()
     {
-        string path = Path.Combine(Path.GetTempPath(), $"sft-{Guid.NewGuid():N}.jsonl");
+        using var temp = new TempDirectory();
+        string path = temp["sft.jsonl"];
         File.WriteAllLines(path, new[]
         {
             """{"prompt": "def f():\n", "completion": "    return 1\n"}""",
             "",
             """{"task_id": "x/1", "prompt": "def g():\n", "canonical_solution": "    return 2\n", "entry_point": "g"}""",
         });
-        try
-        {
-            var examples = SftDataset.Load(path);
-            Assert.Equal(new[] { new SftExample("def f():\n", "    return 1\n"), new SftExample("def g():\n", "    return 2\n") }, examples);
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        var examples = SftDataset.Load(path);
+        Assert.Equal(new[] { new SftExample("def f():\n", "    return 1\n"), new SftExample("def g():\n", "    return 2\n") }, examples);
     }
 }

@@ -44,7 +44,8 @@ public class SftTrainerTests
     [Fact]
     public void LossGoesDownAndTheModelReproducesTheExamplesGreedily()
     {
-        string root = TestModels.TempDir();
+        using var temp = new TempDirectory();
+        string root = temp.Path;
         (string modelDir, string dataPath) = Setup(root);
         string outDir = Path.Combine(root, "sft");
 
@@ -71,7 +72,8 @@ public class SftTrainerTests
     [Fact]
     public void AResumedRunMatchesAnUninterruptedOne()
     {
-        string root = TestModels.TempDir();
+        using var temp = new TempDirectory();
+        string root = temp.Path;
         (string modelDir, string dataPath) = Setup(root);
         var options = Options with { MaxSteps = 12, BatchSize = 4 };   // 2 batches per epoch: the resume point is mid-epoch
 
@@ -102,7 +104,8 @@ public class SftTrainerTests
     [Fact]
     public void ResumeWithOtherSettingsIsRefused()
     {
-        string root = TestModels.TempDir();
+        using var temp = new TempDirectory();
+        string root = temp.Path;
         (string modelDir, string dataPath) = Setup(root);
         string outDir = Path.Combine(root, "sft");
         var options = Options with { MaxSteps = 4, StopAfterSteps = 2 };
