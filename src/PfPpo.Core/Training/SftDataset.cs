@@ -11,8 +11,11 @@ public sealed record SftExample(string Prompt, string Completion);
 /// <summary>A tokenized example: prompt ids followed by completion ids and EOS; the loss covers positions from <see cref="PromptLength"/> on.</summary>
 public sealed record SftSequence(int[] InputIds, int PromptLength);
 
-/// <summary>A padded batch: <c>InputIds</c>, <c>AttentionMask</c> and <c>LossMask</c> are [B, T]; LossMask marks completion tokens.</summary>
-public sealed record SftBatch(long[] InputIds, long[] AttentionMask, float[] LossMask, int BatchSize, int Length)
+/// <summary>
+/// A right-padded batch: <c>InputIds</c> and <c>LossMask</c> are [B, T] row-major; LossMask marks completion tokens
+/// (never padding). Right padding needs no attention mask: see <see cref="SftTrainer.CompletionLoss"/>.
+/// </summary>
+public sealed record SftBatch(long[] InputIds, float[] LossMask, int BatchSize, int Length)
 {
     public int CompletionTokens => (int)LossMask.Sum();
 }
@@ -112,13 +115,12 @@ public static class SftDataset
         return shuffled;
     }
 
-    /// <summary>Right-pads the chosen sequences into one batch (padding is masked out of attention and loss).</summary>
+    /// <summary>Right-pads the chosen sequences into one batch (padding is left out of the loss).</summary>
     public static SftBatch Collate(IReadOnlyList<SftSequence> sequences, IReadOnlyList<int> indices, int padTokenId)
     {
         int batch = indices.Count;
         int length = indices.Max(i => sequences[i].InputIds.Length);
         long[] ids = new long[batch * length];
-        long[] attention = new long[batch * length];
         float[] loss = new float[batch * length];
         Array.Fill(ids, padTokenId);
         for (int row = 0; row < batch; row++)
@@ -127,11 +129,10 @@ public static class SftDataset
             for (int t = 0; t < sequence.InputIds.Length; t++)
             {
                 ids[row * length + t] = sequence.InputIds[t];
-                attention[row * length + t] = 1;
                 loss[row * length + t] = t >= sequence.PromptLength ? 1f : 0f;
             }
         }
-        return new SftBatch(ids, attention, loss, batch, length);
+        return new SftBatch(ids, loss, batch, length);
     }
 
     /// <summary>A stable 32-bit seed from (seed, salt); never string.GetHashCode, which changes per process.</summary>

@@ -211,9 +211,11 @@ public static class SftTrainer
     public static Tensor CompletionLoss(CausalLM model, SftBatch batch, Device device)
     {
         using var ids = tensor(batch.InputIds, new long[] { batch.BatchSize, batch.Length }, device: device);
-        using var attention = tensor(batch.AttentionMask, new long[] { batch.BatchSize, batch.Length }, device: device);
         using var lossMask = tensor(batch.LossMask, new long[] { batch.BatchSize, batch.Length }, device: device);
-        Tensor logits = model.forward(ids, attention);                                      // [B, T, V]
+        // Batches are right-padded, so a plain causal mask is exact for every real token (positions 0..len-1, and no
+        // real token can see a later pad); pad positions only produce logits the loss mask drops. No attention mask
+        // lets attention take its fused causal path.
+        Tensor logits = model.forward(ids, attentionMask: null);                            // [B, T, V]
         long vocab = logits.shape[2];
         Tensor predicted = logits[.., ..^1, ..].reshape(-1, vocab).to_type(ScalarType.Float32); // [B*(T-1), V]
         Tensor targets = ids[.., 1..].reshape(-1);                                             // [B*(T-1)]

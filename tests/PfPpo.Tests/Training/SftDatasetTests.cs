@@ -22,13 +22,12 @@ public class SftDatasetTests
     }
 
     [Fact]
-    public void CollateRightPadsAndMasksPromptAndPadding()
+    public void CollateRightPadsAndLeavesPromptAndPaddingOutOfTheLoss()
     {
         var sequences = new[] { new SftSequence(new[] { 5, 6, 7, 8 }, 2), new SftSequence(new[] { 9, 10, 11 }, 1) };
         SftBatch batch = SftDataset.Collate(sequences, new[] { 0, 1 }, padTokenId: 0);
         Assert.Equal(4, batch.Length);
         Assert.Equal(new long[] { 5, 6, 7, 8, 9, 10, 11, 0 }, batch.InputIds);
-        Assert.Equal(new long[] { 1, 1, 1, 1, 1, 1, 1, 0 }, batch.AttentionMask);
         Assert.Equal(new float[] { 0, 0, 1, 1, 0, 1, 1, 0 }, batch.LossMask);
         Assert.Equal(4, batch.CompletionTokens);
     }
@@ -65,5 +64,22 @@ public class SftDatasetTests
         });
         var examples = SftDataset.Load(path);
         Assert.Equal(new[] { new SftExample("def f():\n", "    return 1\n"), new SftExample("def g():\n", "    return 2\n") }, examples);
+    }
+}
+
+public class CompletionLossTests
+{
+    [Fact]
+    public void RightPaddingDoesNotChangeAnyRowsLoss()
+    {
+        using var model = PfPpo.Tests.Model.TestModels.Create(PfPpo.Tests.Model.TestModels.Tiny());
+        var sequences = new[] { new SftSequence([5, 6, 7, 8, 9, 10, 2], 3), new SftSequence([11, 12, 13, 2], 2) };
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        double Loss(params int[] rows) =>
+            SftTrainer.CompletionLoss(model, SftDataset.Collate(sequences, rows, padTokenId: 0), TorchSharp.torch.CPU).item<float>();
+
+        double a = Loss(0), b = Loss(1), both = Loss(0, 1);
+        // Token-weighted mean over the two rows' completion tokens (4 and 2 of them).
+        Assert.Equal((4 * a + 2 * b) / 6, both, 5);
     }
 }
