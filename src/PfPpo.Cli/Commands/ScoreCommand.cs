@@ -62,7 +62,9 @@ public static class ScoreCommand
             foreach (var problem in set.Problems)
             {
                 requests.Add(new ScoreRequest(problem, problem.Reference
-                    ?? throw new DataFormatException($"{problem.Source}: problem '{problem.TaskId}' has no reference solution"), SampleKind.Solution));
+                    ?? throw new DataFormatException($"{problem.Source}: problem '{problem.TaskId}' has no reference solution ('canonical_solution', " +
+                        "'completion' or MBPP's 'code'; DeepSeek-Coder's LeetCode contest set ships none): score a samples file with --samples"),
+                    SampleKind.Solution));
             }
         }
         else

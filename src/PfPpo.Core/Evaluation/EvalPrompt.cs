@@ -27,7 +27,7 @@ public sealed partial record EvalPrompt(string Text, SampleKind Kind)
         {
             return new EvalPrompt(problem.Prompt, SampleKind.Completion);
         }
-        string description = problem.Prompt.Trim().Replace("\"\"\"", "'''", StringComparison.Ordinal);
+        string description = Unquote(problem.Prompt.Trim()).Replace("\"\"\"", "'''", StringComparison.Ordinal);
         string? example = problem.TestList.FirstOrDefault()?.Trim();
         string? header = problem.Reference is null ? null : FindHeader(problem.Reference, problem.EntryPoint, example);
         if (header is null)
@@ -43,6 +43,16 @@ public sealed partial record EvalPrompt(string Text, SampleKind Kind)
         }
         string body = string.Join("\n", string.Join("\n", docstring).Split('\n').Select(line => "    " + line));
         return new EvalPrompt($"{header}\n    \"\"\"\n{body}\n    \"\"\"\n", SampleKind.Solution);
+    }
+
+    /// <summary>The text inside a prompt that is one docstring and nothing else (MBPP+ prompts are
+    /// <c>"""\ntext\nassert ...\n"""\n</c>); any other prompt as it is.</summary>
+    private static string Unquote(string prompt)
+    {
+        const string quotes = "\"\"\"";
+        bool oneDocstring = prompt.Length >= 6 && prompt.StartsWith(quotes, StringComparison.Ordinal)
+            && prompt.IndexOf(quotes, 3, StringComparison.Ordinal) == prompt.Length - 3;
+        return oneDocstring ? prompt[3..^3].Trim() : prompt;
     }
 
     /// <summary>The reference's <c>def name(args):</c> line of the function the tests call (top level only).</summary>
@@ -64,6 +74,7 @@ public sealed partial record EvalPrompt(string Text, SampleKind Kind)
     [GeneratedRegex(@"^\s*def [A-Za-z_]\w*\s*\(", RegexOptions.Multiline)]
     private static partial Regex AnyDef();
 
-    [GeneratedRegex(@"^def (?<name>[A-Za-z_]\w*)\s*\(.*\)\s*(->[^:]*)?:[ \t]*$", RegexOptions.Multiline)]
+    // MBPP's original code has CRLF line ends: a multiline $ matches before \n only.
+    [GeneratedRegex(@"^def (?<name>[A-Za-z_]\w*)\s*\(.*\)\s*(->[^:]*)?:[ \t\r]*$", RegexOptions.Multiline)]
     private static partial Regex DefLine();
 }

@@ -106,10 +106,12 @@ public sealed class ProblemSet
                 asserts.AddRange(f.StringList("challenge_test_list"));
             }
             string setup = f.OptionalString("test_setup_code") ?? "";
-            if (obj.TryGetProperty("test_imports", out var imports) && imports.ValueKind == JsonValueKind.Array)
+            // Sanitized MBPP's test_imports (e.g. "import math" for math.isclose) run before the setup code and the asserts.
+            if (obj.TryGetProperty("test_imports", out var imports) && imports.ValueKind == JsonValueKind.Array && imports.GetArrayLength() > 0)
             {
                 setup = string.Join("\n", f.StringList("test_imports")) + "\n" + setup;
             }
+            // The original MBPP has 'text', the sanitized file 'prompt'.
             string text = f.OptionalString("prompt") ?? f.OptionalString("text") ?? "";
             string? code = f.OptionalString("code") ?? f.OptionalString("canonical_solution");
             return new Problem(taskId, ProblemFormat.Mbpp, text, code, "", null, setup, asserts, [], where);

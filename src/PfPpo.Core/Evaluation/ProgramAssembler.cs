@@ -1,9 +1,10 @@
 using PfPpo.Sandbox;
+using System.Text.RegularExpressions;
 
 namespace PfPpo.Evaluation;
 
 /// <summary>Turns a problem and a candidate program into a sandbox task, the same way for every caller.</summary>
-public static class ProgramAssembler
+public static partial class ProgramAssembler
 {
     /// <summary>The name under which the worker exposes the guarded entry point to test code.</summary>
     private const string GuardedCandidate = "__pfppo_candidate__";
@@ -18,19 +19,29 @@ public static class ProgramAssembler
     };
 
     /// <summary>The names LeetCode's Python judge provides without imports (solutions use List, defaultdict, heapq,
-    /// inf, ... freely); the public LeetCode harnesses add the same.</summary>
+    /// inf, ... freely). It covers the imports DeepSeek-Coder's LeetCode contest harness prepends (but numpy) and the
+    /// star imports LeetCodeDataset's prompts start with.</summary>
     public const string LeetCodePrelude =
+        "import math\nimport re\nimport sys\nimport copy\nimport datetime\nimport itertools\nimport collections\n" +
+        "import heapq\nimport bisect\nimport functools\nimport hashlib\nimport string\n" +
         "from typing import *\nfrom functools import *\nfrom collections import *\nfrom itertools import *\n" +
         "from heapq import *\nfrom bisect import *\nfrom string import *\nfrom operator import *\nfrom math import *\n" +
-        "import math\nimport datetime\ninf = float('inf')\n\n";
+        "inf = float('inf')\n\n";
 
-    /// <summary>A LeetCode program: the prelude, then prompt + completion when the completion continues the prompt's
-    /// <c>class Solution:</c> stub, or the completion alone when it writes the whole class (the prompt may then be a
-    /// problem statement, not code).</summary>
-    public static string LeetCodeProgram(string prompt, string completion) =>
-        completion.Contains("class Solution", StringComparison.Ordinal) && !IsCode(prompt)
-            ? LeetCodePrelude + completion
-            : LeetCodePrelude + prompt + completion;
+    /// <summary>A LeetCode program: the prelude, then prompt + completion when the completion continues the prompt
+    /// (the body of the prompt's <c>class Solution:</c> stub). A completion that writes the whole <c>class Solution</c>
+    /// replaces the prompt's stub: what the prompt defines before the stub (imports, ListNode / TreeNode helpers) is
+    /// kept when it is code, and dropped when it is a problem statement.</summary>
+    public static string LeetCodeProgram(string prompt, string completion)
+    {
+        if (!SolutionClass().IsMatch(completion))
+        {
+            return LeetCodePrelude + prompt + completion;
+        }
+        Match stub = SolutionClass().Match(prompt);
+        string preamble = stub.Success ? prompt[..stub.Index] : prompt;
+        return LeetCodePrelude + (IsCode(preamble) ? preamble : "") + completion;
+    }
 
     /// <summary>True when every non-blank line of <paramref name="text"/> looks like Python (an import, a comment, a
     /// definition or indented code), as opposed to a problem statement in prose.</summary>
@@ -60,4 +71,8 @@ public static class ProgramAssembler
     /// <summary>human-eval runs <c>test</c> then <c>check(entry_point)</c>; we pass the guarded entry point instead.
     /// Test code without a check function (plain asserts) runs as it is.</summary>
     private static bool HasCheck(Problem problem) => problem.Test.Contains("def check(", StringComparison.Ordinal);
+
+    /// <summary>A top-level <c>class Solution</c> definition.</summary>
+    [GeneratedRegex(@"^class Solution\b", RegexOptions.Multiline)]
+    private static partial Regex SolutionClass();
 }

@@ -8,7 +8,7 @@ public class ScoreCommandTests
     [Fact]
     public void CanonicalSolutionsOfEveryFormatPass()
     {
-        foreach (string file in new[] { "humaneval.jsonl", "mbpp.jsonl", "leetcode.jsonl", "structured.jsonl" })
+        foreach (string file in new[] { "humaneval.jsonl", "mbpp.jsonl", "sanitized-mbpp.json", "leetcode.jsonl", "structured.jsonl" })
         {
             var result = CliRunner.Run("score", "--problems", TestData.PathOf(file), "--canonical", "--json", "--k", "1");
             Assert.True(result.ExitCode == 0, $"{file}: {result.StdErr}");
@@ -17,6 +17,24 @@ public class ScoreCommandTests
             Assert.Equal(1.0, summary.RootElement.GetProperty("pass_at_k").GetProperty("1").GetDouble());
             Assert.Equal("Bubblewrap", summary.RootElement.GetProperty("isolation").GetString());
         }
+    }
+
+    [Fact]
+    public void LeetCodeContestSetHasNoReferencesButScoresSamples()
+    {
+        string problems = TestData.PathOf("leetcode-contest.jsonl");
+        var canonical = CliRunner.Run("score", "--problems", problems, "--canonical");
+        Assert.NotEqual(0, canonical.ExitCode);
+        Assert.Contains($"error: {problems}:1: problem 'weekly-contest-381-minimum-number-of-pushes-to-type-word-i' has no reference solution", canonical.StdErr);
+        Assert.DoesNotContain("   at ", canonical.StdErr);
+
+        using var samples = new TestData.TempFile(
+            "{\"task_id\": \"weekly-contest-381-minimum-number-of-pushes-to-type-word-i\", \"completion\": \"return sum(i // 8 + 1 for i in range(len(word)))\\n\"}",
+            "{\"task_id\": \"weekly-contest-381-minimum-number-of-pushes-to-type-word-i\", \"completion\": \"return len(word)\\n\"}");
+        var result = CliRunner.Run("score", "--problems", problems, "--samples", samples.Path, "--json", "--k", "1");
+        Assert.True(result.ExitCode == 0, result.StdErr);
+        using var summary = JsonDocument.Parse(result.StdOut);
+        Assert.Equal((2, 1), (summary.RootElement.GetProperty("samples").GetInt32(), summary.RootElement.GetProperty("passed").GetInt32()));
     }
 
     [Fact]

@@ -6,16 +6,18 @@ namespace PfPpo.Tests.Evaluation;
 public class ProblemSetTests
 {
     [Theory]
-    [InlineData("humaneval.jsonl", ProblemFormat.HumanEval)]
-    [InlineData("mbpp.jsonl", ProblemFormat.Mbpp)]
-    [InlineData("leetcode.jsonl", ProblemFormat.LeetCode)]
-    [InlineData("structured.jsonl", ProblemFormat.Structured)]
-    [InlineData("evalplus.jsonl", ProblemFormat.EvalPlus)]
-    public void DetectsTheFormatFromTheFields(string file, ProblemFormat format)
+    [InlineData("humaneval.jsonl", ProblemFormat.HumanEval, true)]
+    [InlineData("mbpp.jsonl", ProblemFormat.Mbpp, true)]
+    [InlineData("sanitized-mbpp.json", ProblemFormat.Mbpp, true)]
+    [InlineData("leetcode.jsonl", ProblemFormat.LeetCode, true)]
+    [InlineData("leetcode-contest.jsonl", ProblemFormat.LeetCode, false)]
+    [InlineData("structured.jsonl", ProblemFormat.Structured, true)]
+    [InlineData("evalplus.jsonl", ProblemFormat.EvalPlus, true)]
+    public void DetectsTheFormatFromTheFields(string file, ProblemFormat format, bool hasReferences)
     {
         var set = ProblemSet.Load(TestData.PathOf(file));
         Assert.All(set.Problems, p => Assert.Equal(format, p.Format));
-        Assert.All(set.Problems, p => Assert.NotNull(p.Reference));
+        Assert.All(set.Problems, p => Assert.Equal(hasReferences, p.Reference is not null));
         Assert.Same(set.Problems[0], set.Find(set.Problems[0].TaskId));
     }
 
@@ -24,11 +26,40 @@ public class ProblemSetTests
     {
         var plain = ProblemSet.Load(TestData.PathOf("mbpp.jsonl"));
         var withChallenge = ProblemSet.Load(TestData.PathOf("mbpp.jsonl"), includeChallengeTests: true);
-        var pair = plain.Find("7001")!;
-        Assert.Equal("P = Pair(3, 4)", pair.TestSetupCode);
-        Assert.Equal(2, pair.TestCount);
-        Assert.Equal(3, withChallenge.Find("7001")!.TestCount);
-        Assert.Equal("2", plain.Problems[0].TaskId);
+        Assert.Equal(["2", "11", "927"], plain.Problems.Select(p => p.TaskId));
+        var tree = plain.Find("927")!;
+        Assert.StartsWith("root = Node(1) \r\nroot.left = Node(2)", tree.TestSetupCode);
+        Assert.StartsWith("class Node:", tree.Reference);
+        Assert.Equal("Write a function to calculate the height of the given binary tree.", tree.Prompt);
+        Assert.Equal((3, 3), (tree.TestCount, withChallenge.Find("927")!.TestCount));
+        Assert.Equal((3, 5), (plain.Find("11")!.TestCount, withChallenge.Find("11")!.TestCount));
+    }
+
+    [Fact]
+    public void SanitizedMbppReadsPromptAndPutsTestImportsBeforeTheTests()
+    {
+        var set = ProblemSet.Load(TestData.PathOf("sanitized-mbpp.json"));
+        Assert.Equal(["2", "56", "98", "126"], set.Problems.Select(p => p.TaskId));
+        var mean = set.Find("98")!;
+        Assert.Equal("Write a function to multiply all the numbers in a list and divide with the length of the list.", mean.Prompt);
+        Assert.Equal("import math\n", mean.TestSetupCode);
+        Assert.StartsWith("def multiply_num(numbers):", mean.Reference);
+        Assert.Equal("", set.Find("2")!.TestSetupCode);
+        Assert.Equal($"{TestData.PathOf("sanitized-mbpp.json")}:[2]", mean.Source);
+    }
+
+    [Fact]
+    public void DeepSeekLeetCodeContestRecordsNeedNoEntryPointAndHaveNoReference()
+    {
+        var problem = ProblemSet.Load(TestData.PathOf("leetcode-contest.jsonl")).Problems[0];
+        Assert.Equal("weekly-contest-381-minimum-number-of-pushes-to-type-word-i", problem.TaskId);
+        Assert.Equal(ProblemFormat.LeetCode, problem.Format);
+        Assert.Null(problem.EntryPoint);
+        Assert.Null(problem.Reference);
+        Assert.StartsWith("\"\"\"\nYou are given a string word", problem.Prompt);
+        Assert.EndsWith("class Solution:\n    def minimumPushes(self, word: str) -> int:\n        ", problem.Prompt);
+        Assert.StartsWith("\nmy_solution = Solution()\n", problem.Test);
+        Assert.Equal(1, problem.TestCount);
     }
 
     [Fact]
@@ -84,9 +115,9 @@ public class ProblemSetTests
 
             File.WriteAllText(array, "[" + string.Join(",", File.ReadAllLines(TestData.PathOf("mbpp.jsonl"))) + ",\n{\"task_id\": 9}]");
             var e = Assert.Throws<DataFormatException>(() => ProblemSet.Load(array));
-            Assert.StartsWith($"{array}:[2]: ", e.Message);
+            Assert.StartsWith($"{array}:[3]: ", e.Message);
             File.WriteAllText(array, "[" + string.Join(",", File.ReadAllLines(TestData.PathOf("mbpp.jsonl"))) + "]");
-            Assert.Equal(2, ProblemSet.Load(array).Problems.Count);
+            Assert.Equal(3, ProblemSet.Load(array).Problems.Count);
         }
         finally
         {

@@ -7,7 +7,10 @@ namespace PfPpo.Tests.Evaluation;
 [Collection(SandboxCollection.Name)]
 public class ScorerTests(SandboxFixture fixture)
 {
-    private static readonly string[] Files = ["humaneval.jsonl", "mbpp.jsonl", "leetcode.jsonl", "structured.jsonl", "evalplus.jsonl"];
+    private static readonly string[] Files = ["humaneval.jsonl", "mbpp.jsonl", "sanitized-mbpp.json", "leetcode.jsonl", "structured.jsonl", "evalplus.jsonl"];
+
+    /// <summary>A solution to the LeetCode contest fixture, written for these tests (the data set ships no references).</summary>
+    private const string MinimumPushesBody = "return sum(i // 8 + 1 for i in range(len(word)))\n";
 
     [Fact]
     public async Task ReferenceSolutionsOfEveryFormatPass()
@@ -132,6 +135,27 @@ public class ScorerTests(SandboxFixture fixture)
             new ScoreRequest(contest, SampleFile.ExtractCode(whole).Replace("w[0]", "w[-1]")),
         ]);
         Assert.Equal([SampleStatus.Passed, SampleStatus.Passed, SampleStatus.Passed, SampleStatus.Failed], results.Select(r => r.Status));
+    }
+
+    [Fact]
+    public async Task DeepSeekLeetCodeContestRecordsScoreMethodBodiesAndWholeClasses()
+    {
+        var contest = ProblemSet.Load(TestData.PathOf("leetcode-contest.jsonl")).Problems[0];
+        string wholeClass = "from typing import List\n\nclass Solution:\n    def minimumPushes(self, word: str) -> int:\n        " + MinimumPushesBody;
+        var results = await fixture.Scorer.ScoreAsync([
+            // A base model continues the prompt's stub, which ends with the body's indentation.
+            new ScoreRequest(contest, MinimumPushesBody),
+            // A chat model answers with the whole class in a fence: it replaces the prompt's statement and stub.
+            new ScoreRequest(contest, SampleFile.ExtractCode($"Here it is:\n```python\n{wholeClass}```\nDone.")),
+            new ScoreRequest(contest, wholeClass, SampleKind.Solution),
+            // Sorting by hand needs the judge's names (Counter) without importing them.
+            new ScoreRequest(contest, "return sum((i // 8 + 1) * c for i, (_, c) in enumerate(Counter(word).most_common()))\n"),
+            new ScoreRequest(contest, "return len(word)\n"), // right up to 8 letters, wrong beyond
+            new ScoreRequest(contest, wholeClass.Replace("// 8", "// 9"), SampleKind.Solution),
+        ]);
+        Assert.Equal([SampleStatus.Passed, SampleStatus.Passed, SampleStatus.Passed, SampleStatus.Passed, SampleStatus.Failed, SampleStatus.Failed],
+            results.Select(r => r.Status));
+        Assert.Contains("AssertionError", results[4].Error);
     }
 
     [Fact]

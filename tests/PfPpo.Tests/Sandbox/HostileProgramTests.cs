@@ -212,9 +212,10 @@ public class HostileProgramTests(SandboxFixture fixture)
     [Fact]
     public async Task AlwaysEqualObjectsFailLeetCodeContestAsserts()
     {
-        var contest = ProblemSet.Load(Path.Combine(AppContext.BaseDirectory, "Evaluation", "Data", "leetcode.jsonl")).Find("weekly-contest-1-add")!;
+        var contest = ProblemSet.Load(Path.Combine(AppContext.BaseDirectory, "Evaluation", "Data", "leetcode-contest.jsonl")).Problems[0];
+        // The prompt ends with the method body's indentation, so the completion's first line is not indented.
         var result = await fixture.Scorer.ScoreOneAsync(new ScoreRequest(contest,
-            "        class Any:\n            def __eq__(self, other):\n                return True\n        return Any()\n"));
+            "class Any:\n            def __eq__(self, other):\n                return True\n        return Any()\n"));
         AssertContained(result, SampleStatus.Failed);
     }
 
