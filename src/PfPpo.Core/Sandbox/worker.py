@@ -474,8 +474,8 @@ def check(candidate):
 
 
 def warm_up():
-    """The first compile() in a process initialises parser state (about 1 ms); the first json and io calls fill
-    caches too. Doing each once here, on throwaway objects, lets every forked task process start warm instead
+    """The first compile() in a process costs about 1 ms more than later ones (one-time initialisation); the first
+    json and io calls fill caches too. Doing each once here, on throwaway objects, lets every forked task process start warm instead
     of paying for it again. Nothing here is visible to tasks."""
     ns = {"__name__": "__warm__", "__builtins__": PRISTINE_BUILTINS.copy()}
     exec(compile(WARM_UP_PROGRAM, "warm.py", "exec"), ns)
