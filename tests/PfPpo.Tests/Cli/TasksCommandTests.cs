@@ -4,9 +4,11 @@ namespace PfPpo.Tests.Cli;
 
 public sealed class TasksCommandTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("pfppo-tasks-cli-").FullName;
+    private readonly TempDirectory _temp = new("pfppo-tasks-cli-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    private string _dir => _temp.Path;
+
+    public void Dispose() => _temp.Dispose();
 
     [Fact]
     public void WritesBothSplitsAndPrintsTheTable()

@@ -4,9 +4,11 @@ namespace PfPpo.Tests.Cli;
 
 public sealed class TokenizerCommandsTests : IDisposable
 {
-    private readonly string _directory = Directory.CreateTempSubdirectory("pfppo-tok-cli-").FullName;
+    private readonly TempDirectory _temp = new("pfppo-tok-cli-");
 
-    public void Dispose() => Directory.Delete(_directory, recursive: true);
+    private string _directory => _temp.Path;
+
+    public void Dispose() => _temp.Dispose();
 
     [Fact]
     public void TrainThenTokenizeAndDecodeMatchTheLibrary()

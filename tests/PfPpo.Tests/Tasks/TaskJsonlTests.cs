@@ -6,9 +6,11 @@ namespace PfPpo.Tests.Tasks;
 
 public sealed class TaskJsonlTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("pfppo-tasks-").FullName;
+    private readonly TempDirectory _temp = new("pfppo-tasks-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    private string _dir => _temp.Path;
+
+    public void Dispose() => _temp.Dispose();
 
     [Fact]
     public void WriteThenReadRoundTrips()
