@@ -32,11 +32,11 @@ public static class Verdicts
                 TestRunKind.Returned when problem.Format == ProblemFormat.Structured =>
                     OutputComparer.Matches(problem.IoTests[i].Output, t.Value!.Value)
                         ? new TestVerdict(i, TestStatus.Passed)
-                        : new TestVerdict(i, TestStatus.Failed, $"returned {Preview(t.Value!.Value.GetRawText())}, expected {Preview(problem.IoTests[i].Output.GetRawText())}"),
+                        : new TestVerdict(i, TestStatus.Failed, $"returned {Preview(PythonRepr.FromTagged(t.Value!.Value))}, expected {Preview(PythonRepr.FromJson(problem.IoTests[i].Output))}"),
                 TestRunKind.Returned when problem.Format == ProblemFormat.EvalPlus =>
                     OutputComparer.MatchesTagged(groundTruth![i], t.Value!.Value, problem.Atol)
                         ? new TestVerdict(i, TestStatus.Passed)
-                        : new TestVerdict(i, TestStatus.Failed, $"returned {Preview(t.Value!.Value.GetRawText())}, reference returned {Preview(groundTruth![i].GetRawText())}"),
+                        : new TestVerdict(i, TestStatus.Failed, $"returned {Preview(PythonRepr.FromTagged(t.Value!.Value))}, reference returned {Preview(PythonRepr.FromTagged(groundTruth![i]))}"),
                 TestRunKind.Returned => new TestVerdict(i, TestStatus.Error, "unexpected return value"),
                 TestRunKind.AssertionFailed => new TestVerdict(i, TestStatus.Failed, t.Message),
                 TestRunKind.Timeout => new TestVerdict(i, TestStatus.Timeout, t.Message),
@@ -65,5 +65,5 @@ public static class Verdicts
         return new SampleResult(problem.TaskId, status, passed, total, run.DurationMs, error, run.Output, tests);
     }
 
-    private static string Preview(string json) => json.Length <= 200 ? json : json[..200] + "...";
+    private static string Preview(string text) => text.Length <= 200 ? text : text[..200] + "...";
 }
