@@ -1,4 +1,5 @@
 using PfPpo.Model;
+using PfPpo.Runtime;
 using PfPpo.Tokenization;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -69,7 +70,7 @@ public sealed class Generator
         {
             for (int s = 0; s < options.NumSamples; s++)
             {
-                rows.Add(new Row(p, s, prompts[p], new Random(MixSeed(options.Seed, p, s))));
+                rows.Add(new Row(p, s, prompts[p], new Random(Seeds.Derive(options.Seed, p, s))));
             }
         }
         bool wasTraining = model.training;
@@ -141,7 +142,7 @@ public sealed class Generator
                     row.Text = tokenizer?.Decode(row.Tokens[..^1]) ?? "";
                     continue;
                 }
-                if (tokenizer is not null)
+                if (tokenizer is not null && maxStop > 0) // without stop strings the text is decoded once, at the end
                 {
                     int previous = row.Text.Length;
                     row.Text = tokenizer.Decode(row.Tokens);
@@ -155,6 +156,7 @@ public sealed class Generator
                 if (step == options.MaxNewTokens - 1)
                 {
                     row.Finish = FinishReason.Length;
+                    row.Text = tokenizer?.Decode(row.Tokens) ?? "";
                     continue;
                 }
                 keep.Add(slot);
@@ -257,18 +259,6 @@ public sealed class Generator
             }
         }
         return best;
-    }
-
-    /// <summary>A well-mixed 31-bit seed for (seed, prompt, sample) (SplitMix64 finaliser).</summary>
-    private static int MixSeed(long seed, int prompt, int sample)
-    {
-        ulong x = (ulong)seed ^ ((ulong)(uint)prompt << 32 | (uint)sample) * 0x9E3779B97F4A7C15UL;
-        x ^= x >> 30;
-        x *= 0xBF58476D1CE4E5B9UL;
-        x ^= x >> 27;
-        x *= 0x94D049BB133111EBUL;
-        x ^= x >> 31;
-        return (int)(x & int.MaxValue);
     }
 
     private sealed class Row(int promptIndex, int sampleIndex, IReadOnlyList<int> prompt, Random random)

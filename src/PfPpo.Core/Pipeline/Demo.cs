@@ -54,38 +54,38 @@ public static class Demo
 
         // 1. tasks: the generated benchmark (train.jsonl, test.jsonl)
         string tasksKey = StageRunner.Key(new { settings.Seed, settings.TrainTasks, settings.TestTasks });
-        StageRecord tasks = runner.Run("tasks", tasksKey, (dir, _, progress) =>
+        StageRecord tasks = await runner.RunAsync("tasks", tasksKey, (dir, _, _) =>
         {
             TaskSplits splits = TaskGenerator.Generate(settings.Seed, settings.TrainTasks, settings.TestTasks);
             TaskJsonl.Write(Path.Combine(dir, "train.jsonl"), splits.Train);
             TaskJsonl.Write(Path.Combine(dir, "test.jsonl"), splits.Test);
-            return new JsonObject { ["train"] = splits.Train.Count, ["test"] = splits.Test.Count, ["held_out_pairs"] = splits.HeldOut.Count };
+            return Task.FromResult(new JsonObject { ["train"] = splits.Train.Count, ["test"] = splits.Test.Count, ["held_out_pairs"] = splits.HeldOut.Count });
         });
         string trainPath = Path.Combine(runner.StageDirectory("tasks"), "train.jsonl");
         string testPath = Path.Combine(runner.StageDirectory("tasks"), "test.jsonl");
 
         // 2. tokenizer: byte-level BPE trained on the training prompts and solutions
         string tokenizerKey = StageRunner.Key(new { settings.VocabSize }, tasks.Key);
-        StageRecord tokenizer = runner.Run("tokenizer", tokenizerKey, (dir, _, _) =>
+        StageRecord tokenizer = await runner.RunAsync("tokenizer", tokenizerKey, (dir, _, _) =>
         {
             IEnumerable<string> texts = TaskJsonl.Read(trainPath).Select(t => t.Prompt + t.CanonicalSolution);
             string path = Path.Combine(dir, HfCheckpoint.TokenizerFile);
             BpeTrainer.Train(texts, new BpeTrainerOptions { VocabSize = settings.VocabSize }, path);
-            return new JsonObject { ["vocab_size"] = HfTokenizer.Load(path).VocabSize };
+            return Task.FromResult(new JsonObject { ["vocab_size"] = HfTokenizer.Load(path).VocabSize });
         });
 
         // 3. init: a randomly initialised model with that tokenizer
         string initKey = StageRunner.Key(new { settings.Shape, settings.Seed }, tokenizer.Key);
-        StageRecord init = runner.Run("init", initKey, (dir, _, _) =>
+        StageRecord init = await runner.RunAsync("init", initKey, (dir, _, _) =>
         {
             (ModelConfig _, long parameters) = ModelInitializer.Create(settings.Shape,
                 Path.Combine(runner.StageDirectory("tokenizer"), HfCheckpoint.TokenizerFile), dir, settings.Seed);
-            return new JsonObject { ["parameters"] = parameters };
+            return Task.FromResult(new JsonObject { ["parameters"] = parameters });
         });
 
         // 4. sft: supervised fine-tuning on the training tasks (resumes an interrupted run with the same key)
         string sftKey = StageRunner.Key(settings.Sft with { Seed = settings.Seed }, init.Key, tasks.Key);
-        StageRecord sft = runner.Run("sft", sftKey, (dir, resumable, progress) =>
+        StageRecord sft = await runner.RunAsync("sft", sftKey, (dir, resumable, progress) =>
         {
             bool resume = resumable && SftTrainer.LatestCheckpoint(Path.Combine(dir, SftTrainer.CheckpointsFolder)) is not null;
             var sftProgress = new SynchronousProgress<SftProgress>(p => progress.Report(((double)p.Step / p.TotalSteps,
@@ -93,17 +93,17 @@ public static class Demo
                 (p.EvalLoss is double e ? string.Create(CultureInfo.InvariantCulture, $", held-out {e:F3}") : ""))));
             SftResult result = SftTrainer.Run(runner.StageDirectory("init"), trainPath, dir, settings.Sft with { Seed = settings.Seed },
                 device, ScalarType.Float32, resume: resume, progress: sftProgress, cancellation: cancellation);
-            return new JsonObject
+            return Task.FromResult(new JsonObject
             {
                 ["steps"] = result.Steps, ["train_loss"] = result.FinalTrainLoss, ["held_out_loss"] = result.FinalEvalLoss,
                 ["train_examples"] = result.TrainExamples, ["dropped_examples"] = result.DroppedExamples,
-            };
+            });
         });
 
         // 5. eval: greedy pass@1 and sampled pass@k on the held-out test tasks, scored in the sandbox
         string evalKey = StageRunner.Key(new { settings.Samples, settings.SampleTemperature, settings.MaxNewTokens, settings.Seed }, sft.Key, tasks.Key);
         string isolation = "";
-        StageRecord eval = await RunAsync(runner, "eval", evalKey, async (dir, progress) =>
+        StageRecord eval = await runner.RunAsync("eval", evalKey, async (dir, _, progress) =>
         {
             IReadOnlyList<Problem> problems = ProblemSet.Load(testPath).Problems;
             using CausalLM model = HfCheckpoint.LoadCausalLM(runner.StageDirectory("sft"), device);
@@ -144,11 +144,6 @@ public static class Demo
         WriteSummary(Path.Combine(outDir, "summary.json"), summary, settings, records, clock.Elapsed.TotalSeconds);
         return summary;
     }
-
-    /// <summary>The async flavour of <see cref="StageRunner.Run"/> for stages that await I/O (the sandbox).</summary>
-    private static Task<StageRecord> RunAsync(StageRunner runner, string stage, string key,
-        Func<string, IProgress<(double, string)>, Task<JsonObject>> run) =>
-        Task.Run(() => runner.Run(stage, key, (dir, _, progress) => run(dir, progress).GetAwaiter().GetResult()));
 
     private static void WriteSummary(string path, DemoSummary summary, DemoSettings settings, IReadOnlyList<StageRecord> records, double wallSeconds)
     {

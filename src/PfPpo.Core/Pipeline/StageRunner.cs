@@ -45,7 +45,8 @@ public sealed class StageRunner(string root, bool force, IStageObserver? observe
     /// Runs <paramref name="run"/> (given the stage folder and whether an interrupted run with the same key can be resumed)
     /// unless the stage is already done with <paramref name="key"/>.
     /// </summary>
-    public StageRecord Run(string stage, string key, Func<string, bool, IProgress<(double Fraction, string Message)>, JsonObject> run)
+    public async Task<StageRecord> RunAsync(string stage, string key,
+        Func<string, bool, IProgress<(double Fraction, string Message)>, Task<JsonObject>> run)
     {
         string dir = StageDirectory(stage);
         string recordPath = Path.Combine(dir, RecordFile);
@@ -70,7 +71,7 @@ public sealed class StageRunner(string root, bool force, IStageObserver? observe
         observer?.Started(stage);
         var clock = Stopwatch.StartNew();
         var progress = new StageProgress(stage, observer);
-        JsonObject result = run(dir, resumable, progress);
+        JsonObject result = await run(dir, resumable, progress);
         var record = new StageRecord(stage, key, clock.Elapsed.TotalSeconds, result, Reused: false);
         var json = new JsonObject
         {

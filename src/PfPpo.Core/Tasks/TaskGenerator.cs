@@ -1,5 +1,6 @@
 using System.Text;
 using PfPpo.Evaluation;
+using PfPpo.Runtime;
 
 namespace PfPpo.Tasks;
 
@@ -38,11 +39,11 @@ public static class TaskGenerator
         ArgumentOutOfRangeException.ThrowIfNegative(trainCount);
         ArgumentOutOfRangeException.ThrowIfNegative(testCount);
 
-        HashSet<FamilyWording> heldOut = ChooseHeldOut(families, new Random(DeriveSeed(seed, 0)));
+        HashSet<FamilyWording> heldOut = ChooseHeldOut(families, new Random(Seeds.Derive(seed, 0)));
         var usedPrompts = new HashSet<string>(StringComparer.Ordinal);
-        List<CodeTask> train = Draw(families, new Random(DeriveSeed(seed, 1)), "train", trainCount, heldOut, usedPrompts, trainHeaders: null);
+        List<CodeTask> train = Draw(families, new Random(Seeds.Derive(seed, 1)), "train", trainCount, heldOut, usedPrompts, trainHeaders: null);
         var trainHeaders = train.Select(t => Header(t.Prompt)).ToHashSet(StringComparer.Ordinal);
-        List<CodeTask> test = Draw(families, new Random(DeriveSeed(seed, 2)), "test", testCount, heldOut, usedPrompts, trainHeaders);
+        List<CodeTask> test = Draw(families, new Random(Seeds.Derive(seed, 2)), "test", testCount, heldOut, usedPrompts, trainHeaders);
         List<FamilyWording> heldOutList = [.. heldOut.OrderBy(p => p.Family, StringComparer.Ordinal).ThenBy(p => p.Wording)];
         return new TaskSplits(train, test, heldOutList);
     }
@@ -182,14 +183,5 @@ public static class TaskGenerator
             lines.Add(line.ToString());
         }
         return lines;
-    }
-
-    /// <summary>An independent seed for one stream of the generator (SplitMix64 finaliser).</summary>
-    private static int DeriveSeed(int seed, int stream)
-    {
-        ulong z = unchecked(((ulong)(uint)seed << 8 | (uint)stream) * 0x9E3779B97F4A7C15UL);
-        z = unchecked((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL);
-        z = unchecked((z ^ (z >> 27)) * 0x94D049BB133111EBUL);
-        return (int)((z ^ (z >> 31)) & int.MaxValue);
     }
 }

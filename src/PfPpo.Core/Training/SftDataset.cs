@@ -1,5 +1,6 @@
 using System.Text.Json;
 using PfPpo.IO;
+using PfPpo.Runtime;
 using PfPpo.Tokenization;
 using static TorchSharp.torch;
 
@@ -97,7 +98,7 @@ public static class SftDataset
     /// </summary>
     public static IReadOnlyList<int[]> EpochBatches(IReadOnlyList<SftSequence> sequences, int batchSize, long seed, int epoch)
     {
-        var random = new Random(HashCode32(seed, epoch));
+        var random = new Random(Seeds.Derive(seed, epoch));
         int[] order = Enumerable.Range(0, sequences.Count).ToArray();
         random.Shuffle(order);
         var batches = new List<int[]>();
@@ -133,15 +134,5 @@ public static class SftDataset
             }
         }
         return new SftBatch(ids, loss, batch, length);
-    }
-
-    /// <summary>A stable 32-bit seed from (seed, salt); never string.GetHashCode, which changes per process.</summary>
-    internal static int HashCode32(long seed, long salt)
-    {
-        ulong x = unchecked((ulong)seed * 0x9E3779B97F4A7C15UL ^ (ulong)salt * 0xC2B2AE3D27D4EB4FUL);
-        x ^= x >> 33;
-        x = unchecked(x * 0xFF51AFD7ED558CCDUL);
-        x ^= x >> 33;
-        return (int)(x & 0x7FFFFFFF);
     }
 }

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using PfPpo.Checkpoints;
 using PfPpo.Model;
+using PfPpo.Runtime;
 using PfPpo.Tokenization;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -52,6 +53,7 @@ public static class SftTrainer
     public const string CheckpointsFolder = "checkpoints";
     private const string StateFile = "trainer_state.json";
     private const string OptimizerFile = "optimizer.bin";
+    private const long HeldOutStream = -1; // epochs use streams 0, 1, ...
 
     public static SftResult Run(string modelDir, string dataPath, string outDir, SftOptions options, Device device,
         ScalarType dtype, string? evalDataPath = null, bool resume = false, IProgress<SftProgress>? progress = null,
@@ -260,7 +262,7 @@ public static class SftTrainer
             return (examples, Array.Empty<SftExample>());
         }
         int[] order = Enumerable.Range(0, examples.Count).ToArray();
-        new Random(SftDataset.HashCode32(seed, -1)).Shuffle(order);
+        new Random(Seeds.Derive(seed, HeldOutStream)).Shuffle(order);
         var heldSet = order.Take(count).ToHashSet();
         return (examples.Where((_, i) => !heldSet.Contains(i)).ToArray(), order.Take(count).Order().Select(i => examples[i]).ToArray());
     }
