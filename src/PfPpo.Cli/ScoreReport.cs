@@ -1,3 +1,4 @@
+using PfPpo.IO;
 using System.Text.Json;
 using PfPpo.Evaluation;
 using PfPpo.Sandbox;
@@ -35,7 +36,7 @@ public static class ScoreReport
     public static void PrintJson(ScoreSummary summary, IsolationReport isolation, double seconds, Action<Utf8JsonWriter>? extra = null)
     {
         using Stream stdout = Console.OpenStandardOutput();
-        using (var json = new Utf8JsonWriter(stdout, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        using (var json = new Utf8JsonWriter(stdout, JsonLines.WriterOptions))
         {
             json.WriteStartObject();
             json.WriteNumber("samples", summary.Samples);

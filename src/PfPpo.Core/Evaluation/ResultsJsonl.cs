@@ -29,7 +29,7 @@ public static class ResultsJsonl
         {
             for (int i = 0; i < count; i++)
             {
-                using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+                using (var json = new Utf8JsonWriter(stream, JsonLines.WriterOptions))
                 {
                     json.WriteStartObject();
                     fields(json, i);

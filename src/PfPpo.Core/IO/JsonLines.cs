@@ -7,6 +7,9 @@ namespace PfPpo.IO;
 /// <c>file:line</c> (jsonl) or <c>file:[index]</c> (array).</summary>
 public static class JsonLines
 {
+    /// <summary>How PfPpo writes JSON records: non-ASCII and quotes as themselves, not \uXXXX escapes.</summary>
+    public static JsonWriterOptions WriterOptions { get; } = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static IEnumerable<(string Where, JsonElement Record)> Read(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file", path);

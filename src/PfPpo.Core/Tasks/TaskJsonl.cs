@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Text;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using PfPpo.Evaluation;
 using PfPpo.IO;
@@ -15,8 +14,6 @@ namespace PfPpo.Tasks;
 /// </summary>
 public static class TaskJsonl
 {
-    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
     /// <summary>Writes <paramref name="tasks"/> to <paramref name="path"/> through a temporary file, so a crash never leaves a partial file.</summary>
     public static void Write(string path, IEnumerable<CodeTask> tasks)
     {
@@ -56,7 +53,7 @@ public static class TaskJsonl
     {
         ArgumentNullException.ThrowIfNull(task);
         var buffer = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+        using (var writer = new Utf8JsonWriter(buffer, JsonLines.WriterOptions))
         {
             writer.WriteStartObject();
             writer.WriteString("task_id", task.TaskId);

@@ -213,7 +213,7 @@ public static class BpeTrainer
     private static string ToJson(List<string> tokens, List<(int Left, int Right)> merges, IReadOnlyList<string> specialTokens)
     {
         using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        using (var json = new Utf8JsonWriter(buffer, JsonLines.WriterOptions with { Indented = true }))
         {
             json.WriteStartObject();
             json.WriteString("version", "1.0");
