@@ -74,10 +74,9 @@ public static class HfCheckpoint
             throw new InvalidDataException(
                 $"{Path.Combine(dir, ConfigFile)}: architectures [{string.Join(", ", config.Architectures)}] is a scalar-head model, not a causal LM; load it as a reward/value model.");
         }
-        var model = new CausalLM(config);
+        var model = new CausalLM(config, device ?? CPU, dtype); // uninitialised parameters, filled from the file below
         try
         {
-            model.to(dtype).to(device ?? CPU);
             LoadWeights(model, dir, optional: name => false, ignored: name => config.TieWordEmbeddings && name == "lm_head.weight");
             return model;
         }
@@ -105,14 +104,13 @@ public static class HfCheckpoint
         {
             Architectures = [config.ScalarHeadArchitecture],
             NumLabels = 1,
-        });
+        }, device ?? CPU, dtype);
         try
         {
             if (fromCausalLM)
             {
                 model.InitializeScore(seed);
             }
-            model.to(dtype).to(device ?? CPU);
             LoadWeights(model, dir, optional: name => fromCausalLM && name == "score.weight", ignored: name => name == "lm_head.weight");
             return model;
         }
@@ -123,13 +121,19 @@ public static class HfCheckpoint
         }
     }
 
-    /// <summary>Saves a causal LM as a HF checkpoint (see <see cref="Save(nn.Module, ModelConfig, string, ScalarType, long?)"/>).</summary>
-    public static void Save(CausalLM model, string dir, ScalarType storageDtype = ScalarType.Float32, long? maxShardBytes = null) =>
-        Save(model, model.Config with { Architectures = [model.Config.CausalLMArchitecture] }, dir, storageDtype, maxShardBytes);
+    /// <summary>
+    /// Saves a causal LM as a HF checkpoint (see <see cref="Save(IReadOnlyList{KeyValuePair{string, Tensor}}, ModelConfig, string, ScalarType, long?)"/>).
+    /// <paramref name="weights"/>, when given, is written instead of the module's own state (fp32 master weights of a
+    /// model that computes in bf16, for example), by state_dict name.
+    /// </summary>
+    public static void Save(CausalLM model, string dir, ScalarType storageDtype = ScalarType.Float32, long? maxShardBytes = null,
+        IReadOnlyDictionary<string, Tensor>? weights = null) =>
+        Save(State(model, weights), model.Config with { Architectures = [model.Config.CausalLMArchitecture] }, dir, storageDtype, maxShardBytes);
 
-    /// <summary>Saves a scalar-head model as a HF ForSequenceClassification checkpoint with num_labels 1.</summary>
-    public static void Save(ScalarHeadModel model, string dir, ScalarType storageDtype = ScalarType.Float32, long? maxShardBytes = null) =>
-        Save(model, model.Config with
+    /// <summary>Saves a scalar-head model as a HF ForSequenceClassification checkpoint with num_labels 1 (<paramref name="weights"/> as above).</summary>
+    public static void Save(ScalarHeadModel model, string dir, ScalarType storageDtype = ScalarType.Float32, long? maxShardBytes = null,
+        IReadOnlyDictionary<string, Tensor>? weights = null) =>
+        Save(State(model, weights), model.Config with
         {
             Architectures = [model.Config.ScalarHeadArchitecture],
             NumLabels = 1,
@@ -142,7 +146,24 @@ public static class HfCheckpoint
     /// <paramref name="maxShardBytes"/> with model.safetensors.index.json). Every file is written to a temporary name and
     /// renamed into place; weight files of an older save that the new one does not use are removed afterwards.
     /// </summary>
-    private static void Save(nn.Module model, ModelConfig config, string dir, ScalarType storageDtype, long? maxShardBytes)
+    private static List<KeyValuePair<string, Tensor>> State(nn.Module model, IReadOnlyDictionary<string, Tensor>? weights)
+    {
+        Dictionary<string, Tensor> state = model.state_dict();
+        if (weights is not null && !weights.Keys.ToHashSet().SetEquals(state.Keys))
+        {
+            throw new ArgumentException("The weights to save must have exactly the module's state_dict names.", nameof(weights));
+        }
+        return state.Select(kv => KeyValuePair.Create(kv.Key, weights?[kv.Key] ?? kv.Value)).ToList();
+    }
+
+    /// <summary>
+    /// Copies the weights of the checkpoint in <paramref name="dir"/> into an existing model of the same shape (resuming
+    /// training into a model that is already built and on its device); errors name the checkpoint and the tensors.
+    /// </summary>
+    public static void LoadInto(nn.Module model, string dir) =>
+        LoadWeights(model, dir, optional: _ => false, ignored: name => name == "lm_head.weight" && !model.state_dict().ContainsKey(name));
+
+    private static void Save(List<KeyValuePair<string, Tensor>> tensors, ModelConfig config, string dir, ScalarType storageDtype, long? maxShardBytes)
     {
         if (maxShardBytes is <= 0)
         {
@@ -150,7 +171,6 @@ public static class HfCheckpoint
         }
         Directory.CreateDirectory(dir);
         int elementSize = storageDtype == ScalarType.Float32 ? 4 : 2;
-        List<KeyValuePair<string, Tensor>> tensors = model.state_dict().ToList();
         long total = tensors.Sum(t => t.Value.numel() * elementSize);
 
         var shards = new List<List<KeyValuePair<string, Tensor>>>();

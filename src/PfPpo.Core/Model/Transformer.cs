@@ -11,16 +11,67 @@ using F = TorchSharp.torch.nn.functional;
 
 namespace PfPpo.Model;
 
+/// <summary>
+/// Creates a model's parameters on one device in one dtype, uninitialised: loading a checkpoint fills them directly, so a
+/// 7B model costs its own size once instead of a random fp32 copy first.
+/// </summary>
+public readonly record struct ParameterFactory(Device Device, ScalarType DType)
+{
+    public Parameter Empty(params long[] shape) => nn.Parameter(empty(shape, DType, Device));
+
+    public Parameter Ones(params long[] shape) => nn.Parameter(ones(shape, DType, Device));
+}
+
+/// <summary>y = x W^T (+ b): HF's nn.Linear, with its <c>weight</c> [out, in] and <c>bias</c> [out] names.</summary>
+public sealed class Projection : nn.Module<Tensor, Tensor>
+{
+    private Parameter weight;
+    private Parameter? bias;
+
+    public Projection(long inFeatures, long outFeatures, bool hasBias, ParameterFactory parameters) : base(nameof(Projection))
+    {
+        weight = parameters.Empty(outFeatures, inFeatures);
+        bias = hasBias ? parameters.Empty(outFeatures) : null;
+        RegisterComponents();
+    }
+
+    public Parameter Weight => weight;
+
+    public override Tensor forward(Tensor x) => F.linear(x, weight, bias);
+}
+
+/// <summary>Token embedding table <c>weight</c> [V, C] (HF nn.Embedding).</summary>
+public sealed class TokenEmbedding : nn.Module<Tensor, Tensor>
+{
+    private Parameter weight;
+
+    public TokenEmbedding(long vocab, long hidden, ParameterFactory parameters) : base(nameof(TokenEmbedding))
+    {
+        weight = parameters.Empty(vocab, hidden);
+        RegisterComponents();
+    }
+
+    public Parameter Weight => weight;
+
+    /// <summary>ids [B, T] int64 to embeddings [B, T, C].</summary>
+    public override Tensor forward(Tensor ids)
+    {
+        using var scope = NewDisposeScope();
+        long[] shape = [.. ids.shape, weight.shape[1]];
+        return weight.index_select(0, ids.reshape(-1)).reshape(shape).MoveToOuterDisposeScope();
+    }
+}
+
 /// <summary>Root-mean-square layer norm, computed in fp32 and cast back (as HF's Qwen2RMSNorm / LlamaRMSNorm).</summary>
 public sealed class RMSNorm : nn.Module<Tensor, Tensor>
 {
     private readonly double eps;
     private Parameter weight;
 
-    public RMSNorm(long size, double eps) : base(nameof(RMSNorm))
+    public RMSNorm(long size, double eps, ParameterFactory parameters) : base(nameof(RMSNorm))
     {
         this.eps = eps;
-        weight = nn.Parameter(ones(size));
+        weight = parameters.Ones(size);
         RegisterComponents();
     }
 
@@ -188,17 +239,17 @@ public sealed class KvCache : IDisposable
 public sealed class Attention : nn.Module
 {
     private readonly int numHeads, numKvHeads, headDim;
-    private Linear q_proj, k_proj, v_proj, o_proj;
+    private Projection q_proj, k_proj, v_proj, o_proj;
 
-    public Attention(ModelConfig config) : base(nameof(Attention))
+    public Attention(ModelConfig config, ParameterFactory parameters) : base(nameof(Attention))
     {
         numHeads = config.NumAttentionHeads;
         numKvHeads = config.NumKeyValueHeads;
         headDim = config.HeadDim;
-        q_proj = nn.Linear(config.HiddenSize, numHeads * headDim, hasBias: config.QkvBias);
-        k_proj = nn.Linear(config.HiddenSize, numKvHeads * headDim, hasBias: config.QkvBias);
-        v_proj = nn.Linear(config.HiddenSize, numKvHeads * headDim, hasBias: config.QkvBias);
-        o_proj = nn.Linear(numHeads * headDim, config.HiddenSize, hasBias: config.OutputProjectionBias);
+        q_proj = new Projection(config.HiddenSize, numHeads * headDim, config.QkvBias, parameters);
+        k_proj = new Projection(config.HiddenSize, numKvHeads * headDim, config.QkvBias, parameters);
+        v_proj = new Projection(config.HiddenSize, numKvHeads * headDim, config.QkvBias, parameters);
+        o_proj = new Projection(numHeads * headDim, config.HiddenSize, config.OutputProjectionBias, parameters);
         RegisterComponents();
     }
 
@@ -240,13 +291,13 @@ public sealed class Attention : nn.Module
 /// <summary>SwiGLU feed-forward: down_proj(silu(gate_proj(x)) * up_proj(x)).</summary>
 public sealed class Mlp : nn.Module<Tensor, Tensor>
 {
-    private Linear gate_proj, up_proj, down_proj;
+    private Projection gate_proj, up_proj, down_proj;
 
-    public Mlp(ModelConfig config) : base(nameof(Mlp))
+    public Mlp(ModelConfig config, ParameterFactory parameters) : base(nameof(Mlp))
     {
-        gate_proj = nn.Linear(config.HiddenSize, config.IntermediateSize, hasBias: config.MlpProjectionBias);
-        up_proj = nn.Linear(config.HiddenSize, config.IntermediateSize, hasBias: config.MlpProjectionBias);
-        down_proj = nn.Linear(config.IntermediateSize, config.HiddenSize, hasBias: config.MlpProjectionBias);
+        gate_proj = new Projection(config.HiddenSize, config.IntermediateSize, config.MlpProjectionBias, parameters);
+        up_proj = new Projection(config.HiddenSize, config.IntermediateSize, config.MlpProjectionBias, parameters);
+        down_proj = new Projection(config.IntermediateSize, config.HiddenSize, config.MlpProjectionBias, parameters);
         RegisterComponents();
     }
 
@@ -264,12 +315,12 @@ public sealed class DecoderLayer : nn.Module
     private Attention self_attn;
     private Mlp mlp;
 
-    public DecoderLayer(ModelConfig config) : base(nameof(DecoderLayer))
+    public DecoderLayer(ModelConfig config, ParameterFactory parameters) : base(nameof(DecoderLayer))
     {
-        input_layernorm = new RMSNorm(config.HiddenSize, config.RmsNormEps);
-        self_attn = new Attention(config);
-        post_attention_layernorm = new RMSNorm(config.HiddenSize, config.RmsNormEps);
-        mlp = new Mlp(config);
+        input_layernorm = new RMSNorm(config.HiddenSize, config.RmsNormEps, parameters);
+        self_attn = new Attention(config, parameters);
+        post_attention_layernorm = new RMSNorm(config.HiddenSize, config.RmsNormEps, parameters);
+        mlp = new Mlp(config, parameters);
         RegisterComponents();
     }
 
@@ -284,17 +335,17 @@ public sealed class DecoderLayer : nn.Module
 /// <summary>The backbone (HF Qwen2Model / LlamaModel): token embedding, decoder layers, final norm.</summary>
 public sealed class DecoderModel : nn.Module
 {
-    private Embedding embed_tokens;
+    private TokenEmbedding embed_tokens;
     private ModuleList<DecoderLayer> layers;
     private RMSNorm norm;
     private readonly RotaryEmbedding rotary;
 
-    public DecoderModel(ModelConfig config) : base(nameof(DecoderModel))
+    public DecoderModel(ModelConfig config, ParameterFactory parameters) : base(nameof(DecoderModel))
     {
         Config = config;
-        embed_tokens = nn.Embedding(config.VocabSize, config.HiddenSize);
-        layers = nn.ModuleList(Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new DecoderLayer(config)).ToArray());
-        norm = new RMSNorm(config.HiddenSize, config.RmsNormEps);
+        embed_tokens = new TokenEmbedding(config.VocabSize, config.HiddenSize, parameters);
+        layers = nn.ModuleList(Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new DecoderLayer(config, parameters)).ToArray());
+        norm = new RMSNorm(config.HiddenSize, config.RmsNormEps, parameters);
         rotary = new RotaryEmbedding(config);
         RegisterComponents();
     }
@@ -302,7 +353,7 @@ public sealed class DecoderModel : nn.Module
     public ModelConfig Config { get; }
 
     /// <summary>The token embedding matrix [V, C]; also the output projection of a tied causal LM.</summary>
-    public Parameter EmbedTokens => embed_tokens.weight!;
+    public Parameter EmbedTokens => embed_tokens.Weight;
 
     /// <summary>
     /// The final (normed) hidden states [B, T, C].
@@ -365,15 +416,20 @@ public sealed class DecoderModel : nn.Module
 public sealed class CausalLM : nn.Module
 {
     private DecoderModel model;
-    private Linear? lm_head;
+    private Projection? lm_head;
 
-    public CausalLM(ModelConfig config) : base(nameof(CausalLM))
+    /// <summary>
+    /// A model whose parameters are allocated on <paramref name="device"/> in <paramref name="dtype"/> and left
+    /// uninitialised (a checkpoint fills them, or <see cref="InitializeWeights"/> does): no full fp32 copy is ever built.
+    /// </summary>
+    public CausalLM(ModelConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(nameof(CausalLM))
     {
         config.Validate();
         Config = config;
-        model = new DecoderModel(config);
+        var parameters = new ParameterFactory(device ?? CPU, dtype);
+        model = new DecoderModel(config, parameters);
         // Tied: no lm_head module at all; the logits use model.embed_tokens.weight, so there is one parameter.
-        lm_head = config.TieWordEmbeddings ? null : nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false);
+        lm_head = config.TieWordEmbeddings ? null : new Projection(config.HiddenSize, config.VocabSize, hasBias: false, parameters);
         RegisterComponents();
     }
 
@@ -408,14 +464,16 @@ public sealed class CausalLM : nn.Module
 public sealed class ScalarHeadModel : nn.Module
 {
     private DecoderModel model;
-    private Linear score;
+    private Projection score;
 
-    public ScalarHeadModel(ModelConfig config) : base(nameof(ScalarHeadModel))
+    /// <summary>Parameters allocated uninitialised on <paramref name="device"/> in <paramref name="dtype"/> (see <see cref="CausalLM(ModelConfig, Device?, ScalarType)"/>).</summary>
+    public ScalarHeadModel(ModelConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(nameof(ScalarHeadModel))
     {
         config.Validate();
         Config = config;
-        model = new DecoderModel(config);
-        score = nn.Linear(config.HiddenSize, 1, hasBias: false);
+        var parameters = new ParameterFactory(device ?? CPU, dtype);
+        model = new DecoderModel(config, parameters);
+        score = new Projection(config.HiddenSize, 1, hasBias: false, parameters);
         RegisterComponents();
     }
 
