@@ -35,9 +35,10 @@ public static class UserErrors
     /// Errors a user can fix: malformed or missing files (IOException covers FileNotFound/DirectoryNotFound), bad
     /// options, unsupported formats. Anything else is a bug and keeps its stack trace.
     /// (DataFormatException is the base of the file-format errors, TokenizerFormatException included.)
-    /// A sandbox that cannot start is reported the same way: it is this machine's setup, not a bug.
+    /// A sandbox that cannot start is reported the same way: it is this machine's setup, not a bug; so is a loss that turned
+    /// NaN or infinite (settings such as the learning rate make it happen; the message names the step).
     /// </summary>
     private static bool IsUserError(Exception e) => e is FormatException or ArgumentException or IOException or InvalidDataException
         or DataFormatException or UnauthorizedAccessException or PlatformNotSupportedException or NotSupportedException
-        or SandboxInfrastructureException;
+        or SandboxInfrastructureException or Training.NonFiniteTrainingException;
 }

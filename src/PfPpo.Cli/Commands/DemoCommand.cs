@@ -75,9 +75,9 @@ public static class DemoCommand
             }
             AnsiConsole.Write(stages);
             var results = new Table().Title("held-out test tasks").AddColumns("metric", "value");
-            results.AddRow("pass@1 (greedy)", Percent(summary.PassAt1));
-            results.AddRow($"pass@{settings.Samples} (T={settings.SampleTemperature.ToString(CultureInfo.InvariantCulture)})", Percent(summary.PassAt4));
-            results.AddRow("pass@1 (sampled)", Percent(summary.SampledPassAt1));
+            results.AddRow("pass@1 (greedy)", Percent(summary.GreedyPassAt1));
+            results.AddRow($"pass@{settings.Samples} (T={settings.SampleTemperature.ToString(CultureInfo.InvariantCulture)})", Percent(summary.PassAtSamples));
+            results.AddRow("pass@1 (sampled)", Percent(summary.SampledPassAt.GetValueOrDefault(1, double.NaN)));
             results.AddRow("mixed fraction", Percent(summary.MixedFraction));
             results.AddRow("parameters", summary.Parameters.ToString("N0", CultureInfo.InvariantCulture));
             results.AddRow("sandbox", summary.Isolation);

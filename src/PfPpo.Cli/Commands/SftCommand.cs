@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using PfPpo.Runtime;
+using PfPpo.Sft;
 using PfPpo.Training;
 using Spectre.Console;
 
@@ -12,9 +13,11 @@ public static class SftCommand
     public static Command Create()
     {
         var defaults = new SftOptions();
-        var model = new Option<string>("--model") { Description = "Hugging Face checkpoint directory to start from (with tokenizer.json).", Required = true };
+        var shared = ModelOptions.Create(
+            model: "Hugging Face checkpoint directory to start from (with tokenizer.json).",
+            output: "Output directory: final checkpoint, checkpoints/, metrics.jsonl, tensorboard/.",
+            seed: "Seed of the data order and held-out split.");
         var data = new Option<string>("--data") { Description = "Training jsonl: {\"prompt\",\"completion\"} or HumanEval lines (prompt + canonical_solution).", Required = true };
-        var output = new Option<string>("--out") { Description = "Output directory: final checkpoint, checkpoints/, metrics.jsonl, tensorboard/.", Required = true };
         var evalData = new Option<string?>("--eval-data") { Description = "Held-out jsonl for the periodic loss (default: a share of --data)." };
         var epochs = new Option<int>("--epochs") { Description = "Passes over the data.", DefaultValueFactory = _ => defaults.Epochs };
         var maxSteps = new Option<int?>("--max-steps") { Description = "Total optimizer steps (overrides --epochs)." };
@@ -26,33 +29,31 @@ public static class SftCommand
         var evalEvery = new Option<int>("--eval-every") { Description = "Held-out loss every N steps (0: at the end only).", DefaultValueFactory = _ => defaults.EvalEvery };
         var saveEvery = new Option<int>("--save-every") { Description = "Resumable checkpoint every N steps (0: at the end only).", DefaultValueFactory = _ => defaults.SaveEvery };
         var maxLength = new Option<int>("--max-length") { Description = "Longest sequence in tokens; longer examples are dropped.", DefaultValueFactory = _ => defaults.MaxLength };
-        var seed = new Option<long>("--seed") { Description = "Seed of the data order and held-out split.", DefaultValueFactory = _ => 0L };
-        var resume = new Option<bool>("--resume") { Description = "Continue from the newest checkpoint in --out." };
+        var resume = new Option<bool>("--resume") { Description = "Continue from the newest intact checkpoint in --out." };
+        var force = new Option<bool>("--force") { Description = "Start over in an --out that holds another run's checkpoints (deletes them)." };
         var stopAfter = new Option<int?>("--stop-after") { Description = "Stop after N steps in this invocation (resume later)." };
-        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
-        var dtype = new Option<string>("--dtype") { Description = "Compute dtype: fp32, bf16 or fp16.", DefaultValueFactory = _ => "fp32" };
-        var threads = new Option<int?>("--threads") { Description = "CPU threads (default: all cores)." };
 
         var command = new Command("sft", "Supervised fine-tuning: completion-only loss, AdamW, warmup + cosine, checkpoints and resume.");
-        foreach (Option option in new Option[] { model, data, output, evalData, epochs, maxSteps, batchSize, learningRate, warmup,
-                     weightDecay, gradClip, evalEvery, saveEvery, maxLength, seed, resume, stopAfter, device, dtype, threads })
+        shared.AddTo(command);
+        foreach (Option option in new Option[] { data, evalData, epochs, maxSteps, batchSize, learningRate, warmup,
+                     weightDecay, gradClip, evalEvery, saveEvery, maxLength, resume, force, stopAfter })
         {
             command.Options.Add(option);
         }
         command.SetAction((parse, cancellation) => Task.FromResult(UserErrors.Run(() =>
         {
-            TorchRuntime.Initialize(parse.GetValue(threads));
+            ResolvedModelOptions common = shared.Resolve(parse);
             var options = new SftOptions
             {
                 Epochs = parse.GetValue(epochs), MaxSteps = parse.GetValue(maxSteps), BatchSize = parse.GetValue(batchSize),
                 LearningRate = parse.GetValue(learningRate), WarmupFraction = parse.GetValue(warmup),
                 WeightDecay = parse.GetValue(weightDecay), GradClip = parse.GetValue(gradClip), EvalEvery = parse.GetValue(evalEvery),
-                SaveEvery = parse.GetValue(saveEvery), MaxLength = parse.GetValue(maxLength), Seed = parse.GetValue(seed),
+                SaveEvery = parse.GetValue(saveEvery), MaxLength = parse.GetValue(maxLength), Seed = common.Seed,
                 StopAfterSteps = parse.GetValue(stopAfter),
             };
-            SftResult result = Train(parse.GetValue(model)!, parse.GetValue(data)!, parse.GetValue(output)!, options,
-                parse.GetValue(evalData), parse.GetValue(resume), TorchRuntime.ParseDevice(parse.GetValue(device)!),
-                TorchRuntime.ParseDType(parse.GetValue(dtype)!), cancellation);
+            SftResult result = Train(common.Model!, parse.GetValue(data)!, common.Output!, options,
+                parse.GetValue(evalData), parse.GetValue(resume) ? ResumeMode.Resume : ResumeMode.Fresh, parse.GetValue(force),
+                common.Device, common.DType, cancellation);
             var table = new Table().AddColumns("steps", "train loss", "held-out loss", "examples", "dropped", "seconds");
             table.AddRow($"{result.Steps}/{result.TotalSteps}", F(result.FinalTrainLoss), result.FinalEvalLoss is double e ? F(e) : "-",
                 $"{result.TrainExamples} + {result.HeldOutExamples} held out", result.DroppedExamples.ToString(CultureInfo.InvariantCulture),
@@ -60,15 +61,15 @@ public static class SftCommand
             AnsiConsole.Write(table);
             AnsiConsole.WriteLine(result.Completed
                 ? $"model: {result.OutputDirectory}"
-                : $"stopped after --stop-after steps; continue with --resume (checkpoint in {Path.Combine(result.OutputDirectory, SftTrainer.CheckpointsFolder)})");
+                : $"stopped after --stop-after steps; continue with --resume (checkpoint in {Path.Combine(result.OutputDirectory, CheckpointStore.FolderName)})");
             return 0;
         })));
         return command;
     }
 
     /// <summary>Runs the trainer under a progress bar; shared with <c>pfppo demo</c>.</summary>
-    public static SftResult Train(string modelDir, string dataPath, string outDir, SftOptions options, string? evalData, bool resume,
-        TorchSharp.torch.Device device, TorchSharp.torch.ScalarType dtype, CancellationToken cancellation)
+    public static SftResult Train(string modelDir, string dataPath, string outDir, SftOptions options, string? evalData, ResumeMode resume,
+        bool force, TorchSharp.torch.Device device, TorchSharp.torch.ScalarType dtype, CancellationToken cancellation)
     {
         SftResult? result = null;
         AnsiConsole.Progress()
@@ -76,13 +77,15 @@ public static class SftCommand
             .Start(context =>
             {
                 ProgressTask task = context.AddTask("SFT", maxValue: 1);
-                var progress = new SynchronousProgress<SftProgress>(p =>
+                var progress = new SynchronousProgress<TrainingProgress>(p =>
                 {
                     task.MaxValue = p.TotalSteps;
                     task.Value = p.Step;
-                    task.Description = $"SFT loss {p.Loss:F3}" + (p.EvalLoss is double e ? $" held-out {e:F3}" : "");
+                    task.Description = string.Create(CultureInfo.InvariantCulture, $"SFT loss {p.Metrics.GetValueOrDefault("train/loss"):F3}") +
+                        (p.Metrics.TryGetValue("eval/loss", out double e) ? string.Create(CultureInfo.InvariantCulture, $" held-out {e:F3}") : "");
                 });
-                result = SftTrainer.Run(modelDir, dataPath, outDir, options, device, dtype, evalData, resume, progress, cancellation);
+                result = SftTrainer.Run(modelDir, dataPath, outDir, options, device, dtype, evalData, resume, force, progress,
+                    warning => Console.Error.WriteLine($"warning: {warning}"), cancellation);
             });
         return result!;
     }

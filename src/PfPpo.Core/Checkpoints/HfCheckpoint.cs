@@ -161,7 +161,14 @@ public static class HfCheckpoint
     /// training into a model that is already built and on its device); errors name the checkpoint and the tensors.
     /// </summary>
     public static void LoadInto(nn.Module model, string dir) =>
-        LoadWeights(model, dir, optional: _ => false, ignored: name => name == "lm_head.weight" && !model.state_dict().ContainsKey(name));
+        LoadInto(model.state_dict(), model.GetType().Name, dir);
+
+    /// <summary>
+    /// Copies the checkpoint's weights into <paramref name="targets"/> (state_dict names to tensors of the right shape, in any
+    /// dtype: fp32 master weights, for example); <paramref name="what"/> names them in errors.
+    /// </summary>
+    public static void LoadInto(IReadOnlyDictionary<string, Tensor> targets, string what, string dir) =>
+        LoadWeights(targets, what, dir, optional: _ => false, ignored: name => name == "lm_head.weight" && !targets.ContainsKey(name));
 
     private static void Save(List<KeyValuePair<string, Tensor>> tensors, ModelConfig config, string dir, ScalarType storageDtype, long? maxShardBytes)
     {
@@ -320,12 +327,15 @@ public static class HfCheckpoint
     /// Copies every weight of <paramref name="model"/> from the checkpoint, tensor by tensor (converting dtype and device).
     /// All missing, unexpected and mis-shaped tensors are reported together.
     /// </summary>
-    private static void LoadWeights(nn.Module model, string dir, Func<string, bool> optional, Func<string, bool> ignored)
+    private static void LoadWeights(nn.Module model, string dir, Func<string, bool> optional, Func<string, bool> ignored) =>
+        LoadWeights(model.state_dict(), model.GetType().Name, dir, optional, ignored);
+
+    private static void LoadWeights(IReadOnlyDictionary<string, Tensor> expected, string what, string dir, Func<string, bool> optional,
+        Func<string, bool> ignored)
     {
         (Dictionary<string, Safetensors> location, List<Safetensors> files) = OpenWeights(dir);
         try
         {
-            Dictionary<string, Tensor> expected = model.state_dict();
             var problems = new List<string>();
             foreach ((string name, Tensor target) in expected)
             {
@@ -355,7 +365,7 @@ public static class HfCheckpoint
                 const int shown = 12;
                 string more = problems.Count > shown ? $"\n  ... and {problems.Count - shown} more" : "";
                 throw new InvalidDataException(
-                    $"{dir}: the weights do not match a {model.GetType().Name} with this config.json:\n  {string.Join("\n  ", problems.Take(shown))}{more}");
+                    $"{dir}: the weights do not match a {what} with this config.json:\n  {string.Join("\n  ", problems.Take(shown))}{more}");
             }
             using (no_grad())
             {

@@ -449,6 +449,9 @@ public sealed class CausalLM : nn.Module
     public Tensor HiddenStates(Tensor inputIds, Tensor? attentionMask, KvCache? cache = null) =>
         model.forward(inputIds, attentionMask, cache);
 
+    /// <summary>The output projection [V, C]: lm_head.weight, or the embedding matrix when tied.</summary>
+    public Parameter OutputWeight => lm_head?.Weight ?? model.EmbedTokens;
+
     /// <summary>Projects hidden states [.., C] to logits [.., V] (through the embedding matrix when tied).</summary>
     public Tensor Logits(Tensor hidden) =>
         lm_head is null ? F.linear(hidden, model.EmbedTokens) : lm_head.forward(hidden);

@@ -9,19 +9,55 @@ namespace PfPpo.Training;
 /// <summary>
 /// Writes training metrics twice: one JSON object per line to <c>metrics.jsonl</c> (machine-readable, appended, flushed
 /// per record so a crash loses nothing already logged) and TensorBoard event files under <c>tensorboard/</c>.
+/// A run resumed from step S keeps the records of steps up to S only and rebuilds the TensorBoard events from them, so
+/// every step appears exactly once however often the run was interrupted.
 /// </summary>
 public sealed class MetricsLogger : IDisposable
 {
     private readonly StreamWriter _jsonl;
     private readonly SummaryWriter _tensorboard;
 
-    public MetricsLogger(string directory, bool append)
+    /// <param name="resumedAtStep">null for a fresh run (earlier records are dropped); else the step resumed from.</param>
+    public MetricsLogger(string directory, int? resumedAtStep)
     {
         Directory.CreateDirectory(directory);
         JsonlPath = Path.Combine(directory, "metrics.jsonl");
-        _jsonl = new StreamWriter(new FileStream(JsonlPath, append ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.Read),
-            new UTF8Encoding(false));
-        _tensorboard = SummaryWriter(Path.Combine(directory, "tensorboard"), createRunName: false);
+        string tensorboardDir = Path.Combine(directory, "tensorboard");
+        List<string> kept = resumedAtStep is int step && File.Exists(JsonlPath)
+            ? File.ReadLines(JsonlPath).Where(line => StepOf(line) is int s && s <= step).ToList()
+            : [];
+        if (Directory.Exists(tensorboardDir))
+        {
+            Directory.Delete(tensorboardDir, recursive: true);
+        }
+        IO.AtomicFile.WriteAllText(JsonlPath, kept.Count == 0 ? "" : string.Join("\n", kept) + "\n");
+        _jsonl = new StreamWriter(new FileStream(JsonlPath, FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false));
+        _tensorboard = SummaryWriter(tensorboardDir, createRunName: false);
+        foreach (string line in kept)
+        {
+            using JsonDocument record = JsonDocument.Parse(line);
+            int at = record.RootElement.GetProperty("step").GetInt32();
+            foreach (JsonProperty property in record.RootElement.EnumerateObject())
+            {
+                if (property.Name != "step" && property.Value.ValueKind == JsonValueKind.Number)
+                {
+                    _tensorboard.add_scalar(property.Name, (float)property.Value.GetDouble(), at);
+                }
+            }
+        }
+    }
+
+    private static int? StepOf(string line)
+    {
+        try
+        {
+            using JsonDocument record = JsonDocument.Parse(line);
+            return record.RootElement.TryGetProperty("step", out JsonElement step) && step.TryGetInt32(out int value) ? value : null;
+        }
+        catch (JsonException)
+        {
+            return null; // a line cut by a kill: dropped
+        }
     }
 
     public string JsonlPath { get; }

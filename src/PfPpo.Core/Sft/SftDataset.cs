@@ -1,25 +1,13 @@
 using System.Text.Json;
 using PfPpo.IO;
+using PfPpo.Model;
 using PfPpo.Runtime;
 using PfPpo.Tokenization;
-using static TorchSharp.torch;
 
-namespace PfPpo.Training;
+namespace PfPpo.Sft;
 
 /// <summary>One supervised example: the model reads <see cref="Prompt"/> and learns to write <see cref="Completion"/>.</summary>
 public sealed record SftExample(string Prompt, string Completion);
-
-/// <summary>A tokenized example: prompt ids followed by completion ids and EOS; the loss covers positions from <see cref="PromptLength"/> on.</summary>
-public sealed record SftSequence(int[] InputIds, int PromptLength);
-
-/// <summary>
-/// A right-padded batch: <c>InputIds</c> and <c>LossMask</c> are [B, T] row-major; LossMask marks completion tokens
-/// (never padding). Right padding needs no attention mask: see <see cref="SftTrainer.CompletionLoss"/>.
-/// </summary>
-public sealed record SftBatch(long[] InputIds, float[] LossMask, int BatchSize, int Length)
-{
-    public int CompletionTokens => (int)LossMask.Sum();
-}
 
 /// <summary>Loads SFT data and forms padding-aware batches in a seeded, reproducible order.</summary>
 public static class SftDataset
@@ -59,34 +47,23 @@ public static class SftDataset
 
     /// <summary>
     /// Tokenizes prompt and completion separately (generation also encodes the prompt alone, so the boundary matches)
-    /// and appends EOS. Sequences longer than <paramref name="maxLength"/> are dropped and counted.
+    /// and appends EOS to the completion. Sequences longer than <paramref name="maxLength"/> are dropped and counted.
     /// </summary>
-    public static (IReadOnlyList<SftSequence> Sequences, int Dropped) Tokenize(
+    public static (IReadOnlyList<TokenSequence> Sequences, int Dropped) Tokenize(
         IEnumerable<SftExample> examples, HfTokenizer tokenizer, int eosTokenId, int maxLength)
     {
-        var sequences = new List<SftSequence>();
+        var sequences = new List<TokenSequence>();
         int dropped = 0;
         foreach (SftExample example in examples)
         {
             IReadOnlyList<int> prompt = tokenizer.Encode(example.Prompt);
-            IReadOnlyList<int> completion = tokenizer.Encode(example.Completion);
-            int length = prompt.Count + completion.Count + 1;
-            if (length > maxLength || prompt.Count == 0)
+            int[] completion = [.. tokenizer.Encode(example.Completion), eosTokenId];
+            if (prompt.Count + completion.Length > maxLength || prompt.Count == 0)
             {
                 dropped++;
                 continue;
             }
-            int[] ids = new int[length];
-            for (int i = 0; i < prompt.Count; i++)
-            {
-                ids[i] = prompt[i];
-            }
-            for (int i = 0; i < completion.Count; i++)
-            {
-                ids[prompt.Count + i] = completion[i];
-            }
-            ids[^1] = eosTokenId;
-            sequences.Add(new SftSequence(ids, prompt.Count));
+            sequences.Add(new TokenSequence(prompt.ToArray(), completion));
         }
         return (sequences, dropped);
     }
@@ -96,7 +73,7 @@ public static class SftDataset
     /// within windows of 16 batches (little padding, still random), then a shuffle of the batch order. Depends only on
     /// (<paramref name="seed"/>, <paramref name="epoch"/>), so a resumed run sees the same order.
     /// </summary>
-    public static IReadOnlyList<int[]> EpochBatches(IReadOnlyList<SftSequence> sequences, int batchSize, long seed, int epoch)
+    public static IReadOnlyList<int[]> EpochBatches(IReadOnlyList<TokenSequence> sequences, int batchSize, long seed, int epoch)
     {
         var random = new Random(Seeds.Derive(seed, epoch));
         int[] order = Enumerable.Range(0, sequences.Count).ToArray();
@@ -105,7 +82,7 @@ public static class SftDataset
         int window = batchSize * 16;
         for (int start = 0; start < order.Length; start += window)
         {
-            int[] chunk = order.Skip(start).Take(window).OrderBy(i => sequences[i].InputIds.Length).ThenBy(i => i).ToArray();
+            int[] chunk = order.Skip(start).Take(window).OrderBy(i => sequences[i].Length).ThenBy(i => i).ToArray();
             for (int b = 0; b < chunk.Length; b += batchSize)
             {
                 batches.Add(chunk.Skip(b).Take(batchSize).ToArray());
@@ -114,25 +91,5 @@ public static class SftDataset
         int[][] shuffled = batches.ToArray();
         random.Shuffle(shuffled);
         return shuffled;
-    }
-
-    /// <summary>Right-pads the chosen sequences into one batch (padding is left out of the loss).</summary>
-    public static SftBatch Collate(IReadOnlyList<SftSequence> sequences, IReadOnlyList<int> indices, int padTokenId)
-    {
-        int batch = indices.Count;
-        int length = indices.Max(i => sequences[i].InputIds.Length);
-        long[] ids = new long[batch * length];
-        float[] loss = new float[batch * length];
-        Array.Fill(ids, padTokenId);
-        for (int row = 0; row < batch; row++)
-        {
-            SftSequence sequence = sequences[indices[row]];
-            for (int t = 0; t < sequence.InputIds.Length; t++)
-            {
-                ids[row * length + t] = sequence.InputIds[t];
-                loss[row * length + t] = t >= sequence.PromptLength ? 1f : 0f;
-            }
-        }
-        return new SftBatch(ids, loss, batch, length);
     }
 }

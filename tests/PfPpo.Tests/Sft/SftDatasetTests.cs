@@ -1,12 +1,13 @@
 using PfPpo.IO;
-using PfPpo.Training;
+using PfPpo.Model;
+using PfPpo.Sft;
 
-namespace PfPpo.Tests.Training;
+namespace PfPpo.Tests.Sft;
 
 public class SftDatasetTests
 {
-    private static IReadOnlyList<SftSequence> Sequences(int count) =>
-        Enumerable.Range(0, count).Select(i => new SftSequence(Enumerable.Range(1, 3 + i % 7).ToArray(), 2)).ToArray();
+    private static IReadOnlyList<TokenSequence> Sequences(int count) =>
+        Enumerable.Range(0, count).Select(i => new TokenSequence([1, 2], Enumerable.Range(3, 1 + i % 7).ToArray())).ToArray();
 
     [Fact]
     public void EpochBatchesCoverEveryExampleOnceAndDependOnlyOnSeedAndEpoch()
@@ -19,17 +20,6 @@ public class SftDatasetTests
         Assert.NotEqual(a.SelectMany(x => x), c.SelectMany(x => x));
         Assert.Equal(Enumerable.Range(0, 103), a.SelectMany(x => x).Order());
         Assert.All(a, batch => Assert.InRange(batch.Length, 1, 8));
-    }
-
-    [Fact]
-    public void CollateRightPadsAndLeavesPromptAndPaddingOutOfTheLoss()
-    {
-        var sequences = new[] { new SftSequence(new[] { 5, 6, 7, 8 }, 2), new SftSequence(new[] { 9, 10, 11 }, 1) };
-        SftBatch batch = SftDataset.Collate(sequences, new[] { 0, 1 }, padTokenId: 0);
-        Assert.Equal(4, batch.Length);
-        Assert.Equal(new long[] { 5, 6, 7, 8, 9, 10, 11, 0 }, batch.InputIds);
-        Assert.Equal(new float[] { 0, 0, 1, 1, 0, 1, 1, 0 }, batch.LossMask);
-        Assert.Equal(4, batch.CompletionTokens);
     }
 
     [Fact]
@@ -73,13 +63,25 @@ public class CompletionLossTests
     public void RightPaddingDoesNotChangeAnyRowsLoss()
     {
         using var model = PfPpo.Tests.Model.TestModels.Create(PfPpo.Tests.Model.TestModels.Tiny());
-        var sequences = new[] { new SftSequence([5, 6, 7, 8, 9, 10, 2], 3), new SftSequence([11, 12, 13, 2], 2) };
+        var sequences = new TokenSequence[] { new([5, 6, 7], [8, 9, 10, 2]), new([11, 12], [13, 2]) };
         using var scope = TorchSharp.torch.NewDisposeScope();
         double Loss(params int[] rows) =>
-            SftTrainer.CompletionLoss(model, SftDataset.Collate(sequences, rows, padTokenId: 0), TorchSharp.torch.CPU).item<float>();
+            SftTrainer.Loss(model, TokenBatch.Collate(rows.Select(r => sequences[r]).ToArray(), 0, Padding.Right)).item<float>();
 
         double a = Loss(0), b = Loss(1), both = Loss(0, 1);
         // Token-weighted mean over the two rows' completion tokens (4 and 2 of them).
         Assert.Equal((4 * a + 2 * b) / 6, both, 5);
+    }
+
+    [Fact]
+    public void TokenizeAppendsEosToTheCompletionAndDropsWhatDoesNotFit()
+    {
+        var tokenizer = PfPpo.Tests.Tokenization.TokenizerFixture.Qwen2().Load();
+        (IReadOnlyList<TokenSequence> sequences, int dropped) = SftDataset.Tokenize(
+            [new SftExample("def f():\n", "    return 1\n"), new SftExample("x", new string('y', 400))], tokenizer, eosTokenId: 7, maxLength: 64);
+        Assert.Equal(1, dropped);
+        TokenSequence only = Assert.Single(sequences);
+        Assert.Equal(tokenizer.Encode("def f():\n"), only.Prompt);
+        Assert.Equal([.. tokenizer.Encode("    return 1\n"), 7], only.Completion);
     }
 }

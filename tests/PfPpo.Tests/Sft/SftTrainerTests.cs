@@ -3,11 +3,12 @@ using PfPpo.Generation;
 using PfPpo.Model;
 using PfPpo.Tests.Model;
 using PfPpo.Tokenization;
+using PfPpo.Sft;
 using PfPpo.Training;
 using static TorchSharp.torch;
 using Generator = PfPpo.Generation.Generator;
 
-namespace PfPpo.Tests.Training;
+namespace PfPpo.Tests.Sft;
 
 public class SftTrainerTests
 {
@@ -84,8 +85,8 @@ public class SftTrainerTests
         SftResult first = SftTrainer.Run(modelDir, dataPath, resumed, options with { StopAfterSteps = 5 }, CPU, ScalarType.Float32);
         Assert.False(first.Completed);
         Assert.Equal(5, first.Steps);
-        Assert.NotNull(SftTrainer.LatestCheckpoint(Path.Combine(resumed, SftTrainer.CheckpointsFolder)));
-        SftResult second = SftTrainer.Run(modelDir, dataPath, resumed, options, CPU, ScalarType.Float32, resume: true);
+        Assert.True(new CheckpointStore(resumed, 2, ResumeMode.Resume).HasCheckpoints);
+        SftResult second = SftTrainer.Run(modelDir, dataPath, resumed, options, CPU, ScalarType.Float32, resume: ResumeMode.Resume);
         Assert.True(second.Completed);
 
         using CausalLM a = HfCheckpoint.LoadCausalLM(straight);
@@ -95,10 +96,11 @@ public class SftTrainerTests
         {
             Assert.True(TestModels.MaxDiff(parameter, bParameters[name]) == 0, $"{name} differs after resume");
         }
-        // The metrics of the resumed run continue the file: steps 5..12 appended after 1..5.
-        var steps = File.ReadAllLines(Path.Combine(resumed, "metrics.jsonl"))
+        // The metrics of the resumed run continue the file, and hold the same records as the uninterrupted run's.
+        static int[] Steps(string dir) => File.ReadAllLines(Path.Combine(dir, "metrics.jsonl"))
             .Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("step").GetInt32()).ToArray();
-        Assert.Equal(12, steps[^1]);
+        Assert.Equal(Steps(straight), Steps(resumed));
+        Assert.Equal(new[] { 5, 10, 12 }, Steps(resumed));
     }
 
     [Fact]
@@ -110,11 +112,34 @@ public class SftTrainerTests
         string outDir = Path.Combine(root, "sft");
         var options = Options with { MaxSteps = 4, StopAfterSteps = 2 };
         SftTrainer.Run(modelDir, dataPath, outDir, options, CPU, ScalarType.Float32);
-        var e = Assert.Throws<InvalidDataException>(() =>
-            SftTrainer.Run(modelDir, dataPath, outDir, options with { MaxSteps = 8 }, CPU, ScalarType.Float32, resume: true));
+        var e = Assert.Throws<RunFolderException>(() =>
+            SftTrainer.Run(modelDir, dataPath, outDir, options with { MaxSteps = 8, LearningRate = 1e-3 }, CPU, ScalarType.Float32, resume: ResumeMode.Resume));
         Assert.Contains("other settings", e.Message);
-        e = Assert.Throws<InvalidDataException>(() =>
-            SftTrainer.Run(modelDir, dataPath, Path.Combine(root, "empty"), options, CPU, ScalarType.Float32, resume: true));
+        Assert.Contains("MaxSteps", e.Message);
+        Assert.Contains("LearningRate", e.Message);
+        e = Assert.Throws<RunFolderException>(() =>
+            SftTrainer.Run(modelDir, dataPath, Path.Combine(root, "empty"), options, CPU, ScalarType.Float32, resume: ResumeMode.Resume));
         Assert.Contains("no complete checkpoint", e.Message);
+
+        // Same settings, other data: the content hash of the data file tells.
+        File.AppendAllText(dataPath, "{\"prompt\": \"def z():\\n\", \"completion\": \"    return 0\\n\"}\n");
+        e = Assert.Throws<RunFolderException>(() =>
+            SftTrainer.Run(modelDir, dataPath, outDir, options, CPU, ScalarType.Float32, resume: ResumeMode.Resume));
+        Assert.Contains("input data has changed", e.Message);
+    }
+
+    [Fact]
+    public void AFreshRunIntoAnotherRunsFolderIsRefusedUnlessForced()
+    {
+        using var temp = new TempDirectory();
+        (string modelDir, string dataPath) = Setup(temp.Path);
+        string outDir = Path.Combine(temp.Path, "sft");
+        var options = Options with { MaxSteps = 4, StopAfterSteps = 2 };
+        SftTrainer.Run(modelDir, dataPath, outDir, options, CPU, ScalarType.Float32);
+        var e = Assert.Throws<RunFolderException>(() => SftTrainer.Run(modelDir, dataPath, outDir, options, CPU, ScalarType.Float32));
+        Assert.Contains("--resume", e.Message);
+        Assert.Contains("--force", e.Message);
+        SftResult forced = SftTrainer.Run(modelDir, dataPath, outDir, options with { StopAfterSteps = null }, CPU, ScalarType.Float32, force: true);
+        Assert.True(forced.Completed);
     }
 }
