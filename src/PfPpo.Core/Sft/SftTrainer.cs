@@ -101,7 +101,7 @@ public static class SftTrainer
             Math.Max(1, (int)Math.Round(options.WarmupFraction * totalSteps)), totalSteps, options.MinLearningRateRatio);
 
         // --- the shared pieces: trained model, checkpoints, metrics ---
-        using var trainable = new TrainableModel("model", model, options.Optimizer, schedule, tokenizerPath);
+        using var trainable = new TrainableModel("model", model, options.Optimizer, schedule, tokenizerPath, initialWeights: modelDir);
         var inputs = new Dictionary<string, string> { ["data"] = dataPath, ["model"] = modelDir };
         if (evalDataPath is not null)
         {

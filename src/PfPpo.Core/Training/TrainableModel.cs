@@ -53,7 +53,12 @@ public sealed class TrainableModel : IDisposable
 
     /// <param name="name">Names the module in checkpoints (its folder) and messages.</param>
     /// <param name="tokenizerPath">Copied beside every saved copy so each is a loadable checkpoint.</param>
-    public TrainableModel(string name, nn.Module module, OptimizerSettings settings, WarmupCosineSchedule schedule, string? tokenizerPath = null)
+    /// <param name="initialWeights">
+    /// The Hugging Face checkpoint the module was loaded from: the fp32 masters are read from it at full precision (the
+    /// module holds them rounded to its compute dtype). Null: the masters start from the module's values.
+    /// </param>
+    public TrainableModel(string name, nn.Module module, OptimizerSettings settings, WarmupCosineSchedule schedule, string? tokenizerPath = null,
+        string? initialWeights = null)
     {
         if (!(settings.GradClip > 0))
         {
@@ -85,6 +90,10 @@ public sealed class TrainableModel : IDisposable
                 }
             }
             updated = parameters.Select(p => byParameter[p]).ToArray();
+            if (initialWeights is not null)
+            {
+                HfCheckpoint.LoadInto(masters, $"{module.GetType().Name} (fp32 masters)", initialWeights);
+            }
         }
         else
         {
