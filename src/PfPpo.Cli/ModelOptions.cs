@@ -24,7 +24,8 @@ public sealed class ModelOptions
 
     public Option<string>? DType { get; }
 
-    public Option<int?> Threads { get; } = new("--threads") { Description = "CPU threads (default: all cores)." };
+    public Option<int?> Threads { get; } = new Option<int?>("--threads") { Description = "CPU threads (default: all cores)." }
+        .InRange(1, 4 * Math.Max(1, Environment.ProcessorCount));
 
     public Option<long>? Seed { get; }
 
@@ -55,13 +56,7 @@ public sealed class ModelOptions
     /// <summary>Sets the thread count and parses device and dtype; errors name the flag.</summary>
     public ResolvedModelOptions Resolve(ParseResult parse)
     {
-        int? threads = parse.GetValue(Threads);
-        int limit = Math.Max(1, Environment.ProcessorCount) * 4;
-        if (threads is int count && (count < 1 || count > limit))
-        {
-            throw new ArgumentException($"--threads must be between 1 and {limit} (4 x the {Environment.ProcessorCount} cores of this machine), got {count}.");
-        }
-        TorchRuntime.Initialize(threads);
+        TorchRuntime.Initialize(parse.GetValue(Threads));
         Device device = Wrap("--device", () => TorchRuntime.ParseDevice(parse.GetValue(Device)!));
         ScalarType dtype = DType is null ? ScalarType.Float32 : Wrap("--dtype", () => TorchRuntime.ParseDType(parse.GetValue(DType)!));
         return new ResolvedModelOptions(

@@ -15,15 +15,15 @@ public static class DemoCommand
         var output = new Option<string>("--out") { Description = "Run directory (one folder per stage, summary.json).", DefaultValueFactory = _ => Path.Combine("runs", "demo") };
         var force = new Option<bool>("--force") { Description = "Rerun every stage even if its folder holds a finished run with the same settings." };
         var seed = new Option<int>("--seed") { Description = "Seed of tasks, model init, data order and sampling.", DefaultValueFactory = _ => defaults.Seed };
-        var train = new Option<int>("--train") { Description = "Training tasks.", DefaultValueFactory = _ => defaults.TrainTasks };
-        var test = new Option<int>("--test") { Description = "Held-out test tasks.", DefaultValueFactory = _ => defaults.TestTasks };
-        var epochs = new Option<int>("--epochs") { Description = "SFT epochs.", DefaultValueFactory = _ => defaults.Sft.Epochs };
-        var learningRate = new Option<double>("--lr") { Description = "SFT peak learning rate.", DefaultValueFactory = _ => defaults.Sft.LearningRate };
-        var batchSize = new Option<int>("--batch-size") { Description = "SFT sequences per step.", DefaultValueFactory = _ => defaults.Sft.BatchSize };
-        var vocab = new Option<int>("--vocab-size") { Description = "Tokenizer vocabulary size.", DefaultValueFactory = _ => defaults.VocabSize };
+        var train = new Option<int>("--train") { Description = "Training tasks.", DefaultValueFactory = _ => defaults.TrainTasks }.InRange(1, 1_000_000);
+        var test = new Option<int>("--test") { Description = "Held-out test tasks.", DefaultValueFactory = _ => defaults.TestTasks }.InRange(1, 100_000);
+        var epochs = new Option<int>("--epochs") { Description = "SFT epochs.", DefaultValueFactory = _ => defaults.Sft.Epochs }.InRange(1, 1000);
+        var learningRate = new Option<double>("--lr") { Description = "SFT peak learning rate.", DefaultValueFactory = _ => defaults.Sft.LearningRate }.InRange(0, 1, minInclusive: false);
+        var batchSize = new Option<int>("--batch-size") { Description = "SFT sequences per step.", DefaultValueFactory = _ => defaults.Sft.BatchSize }.InRange(1, 65_536);
+        var vocab = new Option<int>("--vocab-size") { Description = "Tokenizer vocabulary size.", DefaultValueFactory = _ => defaults.VocabSize }.InRange(300, 1 << 20);
         var hidden = new Option<int>("--hidden") { Description = "Model width (heads keep 32 dims each).", DefaultValueFactory = _ => defaults.Shape.Hidden };
-        var layers = new Option<int>("--layers") { Description = "Model depth.", DefaultValueFactory = _ => defaults.Shape.Layers };
-        var workers = new Option<int>("--workers") { Description = "Sandbox workers (0: one per core).", DefaultValueFactory = _ => 0 };
+        var layers = new Option<int>("--layers") { Description = "Model depth.", DefaultValueFactory = _ => defaults.Shape.Layers }.InRange(1, 256);
+        var workers = new Option<int>("--workers") { Description = "Sandbox workers (0: one per core).", DefaultValueFactory = _ => 0 }.InRange(0, 4 * Environment.ProcessorCount);
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
         var threads = new Option<int?>("--threads") { Description = "CPU threads (default: all cores)." };
 
