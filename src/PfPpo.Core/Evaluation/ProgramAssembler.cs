@@ -61,8 +61,9 @@ public static partial class ProgramAssembler
                 problem.IoTests.Select(t => t.Input.GetRawText()).ToArray()),
             ProblemFormat.Mbpp => SandboxTask.ForAsserts(program, problem.TestList, entryPoint: null, setup: problem.TestSetupCode)
                 with { Reference = problem.Reference },
-            ProblemFormat.LeetCode => SandboxTask.ForAsserts(program,
-                    [HasCheck(problem) && problem.EntryPoint is not null ? CheckCall(problem) : problem.Test], "Solution")
+            ProblemFormat.LeetCode => (HasCheck(problem) && problem.EntryPoint is not null
+                    ? SandboxTask.ForAsserts(program, [CheckCall(problem)], problem.EntryPoint)
+                    : SandboxTask.ForAsserts(program, [problem.Test], "Solution"))
                 with { Context = LeetCodePrelude + LeetCodeContext(problem.Prompt), Reference = problem.Reference },
             _ when HasCheck(problem) && problem.EntryPoint is not null => SandboxTask.ForAsserts(program, [CheckCall(problem)], problem.EntryPoint)
                 with { Context = problem.Prompt, Reference = problem.Reference },
