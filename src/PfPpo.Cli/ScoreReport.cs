@@ -25,7 +25,8 @@ public static class ScoreReport
         table.AddRow("passed", $"{summary.Passed}");
         table.AddRow("failed", $"{summary.Failed}");
         table.AddRow("timeout", $"{summary.TimedOut}");
-        table.AddRow("error (sandbox)", $"{summary.Errors}");
+        table.AddRow("error (sandbox or problem)", $"{summary.Errors}");
+        table.AddRow("forgeable (tests ran in the program's process)", $"{summary.Forgeable}");
         table.AddRow("problems", $"{summary.Problems.Count}");
         table.AddRow("isolation", isolation.Level.ToString());
         table.AddRow("time", $"{seconds:0.00} s ({summary.Samples / Math.Max(seconds, 1e-9):0.0} programs/s)");
@@ -44,6 +45,7 @@ public static class ScoreReport
             json.WriteNumber("failed", summary.Failed);
             json.WriteNumber("timeout", summary.TimedOut);
             json.WriteNumber("error", summary.Errors);
+            json.WriteNumber("forgeable", summary.Forgeable);
             json.WriteNumber("problems", summary.Problems.Count);
             json.WriteStartObject("pass_at_k");
             foreach (PassAtKScore p in summary.Overall)

@@ -49,6 +49,11 @@ public static class ScoreCommand
     {
         if (o.Canonical == (o.Samples is not null)) throw new ArgumentException("give exactly one of --samples FILE or --canonical");
         if (o.Workers < 0) throw new ArgumentException("--workers must not be negative");
+        if (o.Workers > SandboxPool.MaxWorkers)
+        {
+            throw new ArgumentException($"--workers {o.Workers}: this machine can hold at most {SandboxPool.MaxWorkers} sandbox workers " +
+                $"({SandboxPool.WorkersPerCore} per core, {SandboxPool.WorkerMemoryBytes >> 20} MiB each); the default is one per core");
+        }
         var limits = SandboxLimits.Default;
         if (o.TimeoutSeconds is double limitSeconds)
         {
@@ -84,17 +89,8 @@ public static class ScoreCommand
             Console.Error.WriteLine($"warning: {scorer.Isolation.Warning}");
         }
         var started = DateTime.UtcNow;
-        if (o.Calibrate && !o.Canonical)
-        {
-            var used = requests.Select(r => r.Problem).Where(p => p.Reference is not null).Distinct().ToList();
-            var references = await scorer.CalibrateAsync(used, ct);
-            var broken = references.Where(r => r.Status != SampleStatus.Passed).ToList();
-            if (broken.Count > 0)
-            {
-                Console.Error.WriteLine($"warning: {broken.Count} reference solution(s) did not pass (first: {broken[0].TaskId}: {broken[0].Error}); their problems keep the default time limit");
-            }
-        }
-        var results = await scorer.ScoreAsync(requests, ct);
+        // Calibration runs a problem's reference only when one of its samples timed out at the default limit.
+        var results = await scorer.ScoreAsync(requests, ct, calibrate: o.Calibrate && !o.Canonical);
         double seconds = (DateTime.UtcNow - started).TotalSeconds;
 
         if (o.Out is not null) ResultsJsonl.Write(o.Out, results);

@@ -6,9 +6,6 @@ namespace PfPpo.Evaluation;
 /// <summary>Turns a problem and a candidate program into a sandbox task, the same way for every caller.</summary>
 public static partial class ProgramAssembler
 {
-    /// <summary>The name under which the worker exposes the guarded entry point to test code.</summary>
-    private const string GuardedCandidate = "__pfppo_candidate__";
-
     /// <summary>The whole program a sample stands for: prompt + completion for human-eval styles, the code itself for
     /// MBPP and for whole solutions.</summary>
     public static string Program(Problem problem, string code, SampleKind kind) => problem.Format switch
@@ -51,7 +48,11 @@ public static partial class ProgramAssembler
         || line.StartsWith("class ", StringComparison.Ordinal) || line.StartsWith("def ", StringComparison.Ordinal)
         || line.StartsWith("\"\"\"", StringComparison.Ordinal) || line.Contains(" = ", StringComparison.Ordinal));
 
-    /// <summary>The sandbox task that scores <paramref name="program"/> (a whole program) on <paramref name="problem"/>.</summary>
+    /// <summary>The sandbox task that scores <paramref name="program"/> (a whole program) on <paramref name="problem"/>.
+    /// The tests run in the trusted harness: HumanEval's <c>check</c> gets a proxy of the entry point, MBPP's asserts
+    /// call proxies by name, LeetCode's <c>Solution()</c> is a proxy class; the prompt (and LeetCode's prelude) is the
+    /// harness's trusted context, so helpers it defines (HumanEval's <c>poly</c>, <c>encode_cyclic</c>) are the
+    /// problem's own, never the candidate's.</summary>
     public static SandboxTask Build(Problem problem, string program, SandboxLimits? limits = null)
     {
         SandboxTask task = problem.Format switch
@@ -59,16 +60,30 @@ public static partial class ProgramAssembler
             ProblemFormat.Structured or ProblemFormat.EvalPlus => SandboxTask.ForCalls(program, problem.EntryPoint!,
                 problem.IoTests.Select(t => t.Input.GetRawText()).ToArray()),
             ProblemFormat.Mbpp => SandboxTask.ForAsserts(program, problem.TestList, entryPoint: null, setup: problem.TestSetupCode)
-                with { GuardEntryPoint = false, GuardProgramFunctions = true },
-            _ when HasCheck(problem) && problem.EntryPoint is not null => SandboxTask.ForAsserts(program, [$"{problem.Test}\n\ncheck({GuardedCandidate})\n"], problem.EntryPoint),
-            // LeetCode contest tests build Solution() themselves: guard the class's methods instead.
-            ProblemFormat.LeetCode => SandboxTask.ForAsserts(program, [problem.Test], "Solution"),
-            _ => SandboxTask.ForAsserts(program, [problem.Test], problem.EntryPoint),
+                with { Reference = problem.Reference },
+            ProblemFormat.LeetCode => (HasCheck(problem) && problem.EntryPoint is not null
+                    ? SandboxTask.ForAsserts(program, [CheckCall(problem)], problem.EntryPoint)
+                    : SandboxTask.ForAsserts(program, [problem.Test], "Solution"))
+                with { Context = LeetCodePrelude + LeetCodeContext(problem.Prompt), Reference = problem.Reference },
+            _ when HasCheck(problem) && problem.EntryPoint is not null => SandboxTask.ForAsserts(program, [CheckCall(problem)], problem.EntryPoint)
+                with { Context = problem.Prompt, Reference = problem.Reference },
+            _ => SandboxTask.ForAsserts(program, [problem.Test], problem.EntryPoint) with { Context = problem.Prompt, Reference = problem.Reference },
         };
         return limits is null ? task : task with { Limits = limits };
     }
 
-    /// <summary>human-eval runs <c>test</c> then <c>check(entry_point)</c>; we pass the guarded entry point instead.
+    private static string CheckCall(Problem problem) => $"{problem.Test}\n\ncheck({SandboxTask.CandidateName})\n";
+
+    /// <summary>What of a LeetCode prompt the harness may run: the part before <c>class Solution</c> when it is code
+    /// (ListNode / TreeNode helpers, imports); a problem statement in prose is dropped.</summary>
+    private static string LeetCodeContext(string prompt)
+    {
+        Match stub = SolutionClass().Match(prompt);
+        string preamble = stub.Success ? prompt[..stub.Index] : prompt;
+        return IsCode(preamble) ? preamble : "";
+    }
+
+    /// <summary>human-eval runs <c>test</c> then <c>check(entry_point)</c>; we pass the entry point's proxy instead.
     /// Test code without a check function (plain asserts) runs as it is.</summary>
     private static bool HasCheck(Problem problem) => problem.Test.Contains("def check(", StringComparison.Ordinal);
 

@@ -11,6 +11,8 @@ public enum TestStatus { Passed, Failed, Error, Timeout }
 public sealed record TestVerdict(int Index, TestStatus Status, string? Message = null);
 
 /// <summary>The score of one sample.</summary>
+/// <param name="Forgeable">The problem's tests could not run against proxies and ran in the program's own process,
+/// so a hostile program could have forged this verdict (<see cref="ForgeableReason"/> says why).</param>
 public sealed record SampleResult(
     string TaskId,
     SampleStatus Status,
@@ -19,7 +21,10 @@ public sealed record SampleResult(
     double DurationMs,
     string? Error,
     string Output,
-    IReadOnlyList<TestVerdict> Tests)
+    IReadOnlyList<TestVerdict> Tests,
+    string? ForgeableReason = null)
 {
+    public bool Forgeable => ForgeableReason is not null;
+
     public bool Passed => Status == SampleStatus.Passed;
 }

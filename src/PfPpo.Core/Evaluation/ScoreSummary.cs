@@ -6,7 +6,8 @@ public sealed record ProblemScore(string TaskId, int Samples, int Correct, int E
 /// <summary>Overall pass@k: the mean over problems with at least k scored samples (<see cref="ProblemsCounted"/>).</summary>
 public sealed record PassAtKScore(int K, double Value, int ProblemsCounted);
 
-/// <summary>Per-problem and overall results of a scoring run.</summary>
+/// <summary>Per-problem and overall results of a scoring run. <see cref="Forgeable"/> counts the samples whose tests
+/// ran in the program's own process (the fallback), whose verdicts a hostile program could have forged.</summary>
 public sealed record ScoreSummary(
     IReadOnlyList<ProblemScore> Problems,
     IReadOnlyList<PassAtKScore> Overall,
@@ -14,7 +15,8 @@ public sealed record ScoreSummary(
     int Passed,
     int Failed,
     int TimedOut,
-    int Errors)
+    int Errors,
+    int Forgeable = 0)
 {
     /// <summary>Groups results by task id (first-seen order) and estimates pass@k for each k.</summary>
     public static ScoreSummary Compute(IReadOnlyList<SampleResult> results, IReadOnlyList<int> ks)
@@ -39,6 +41,7 @@ public sealed record ScoreSummary(
         }).ToArray();
         return new ScoreSummary(problems, overall, results.Count,
             results.Count(r => r.Status == SampleStatus.Passed), results.Count(r => r.Status == SampleStatus.Failed),
-            results.Count(r => r.Status == SampleStatus.Timeout), results.Count(r => r.Status == SampleStatus.Error));
+            results.Count(r => r.Status == SampleStatus.Timeout), results.Count(r => r.Status == SampleStatus.Error),
+            results.Count(r => r.Forgeable));
     }
 }

@@ -53,15 +53,28 @@ public sealed class Scorer : IAsyncDisposable, IDisposable
     /// <summary>The time limit a problem's programs get: the calibrated one, else the default.</summary>
     public TimeSpan TimeoutFor(Problem problem) => _timeouts.GetValueOrDefault(problem, _pool.Limits.Timeout);
 
-    /// <summary>Scores every request; results come back in request order.</summary>
-    public async Task<IReadOnlyList<SampleResult>> ScoreAsync(IReadOnlyList<ScoreRequest> requests, CancellationToken ct = default)
+    /// <summary>Scores every request; results come back in request order. With <paramref name="calibrate"/>, a sample
+    /// that times out is scored again under its problem's calibrated limit (see <see cref="CalibrateAsync"/>): only
+    /// problems with a timed-out sample run their reference, and since a calibrated limit is never below the default,
+    /// the verdicts are those of calibrating every problem first.</summary>
+    public async Task<IReadOnlyList<SampleResult>> ScoreAsync(IReadOnlyList<ScoreRequest> requests, CancellationToken ct = default,
+        bool calibrate = false)
     {
         var results = new SampleResult[requests.Count];
-        await Parallel.ForEachAsync(Enumerable.Range(0, requests.Count),
-            new ParallelOptions { MaxDegreeOfParallelism = _pool.WorkerCount, CancellationToken = ct },
-            async (i, token) => results[i] = await ScoreOneAsync(requests[i], token));
+        await ForEachAsync(Enumerable.Range(0, requests.Count).ToList(), async (i, token) => results[i] = await ScoreOneAsync(requests[i], token), ct);
+        if (!calibrate) return results;
+        var slow = Enumerable.Range(0, requests.Count).Where(i => results[i].Status == SampleStatus.Timeout).ToList();
+        var problems = slow.Select(i => requests[i].Problem).Where(p => p.Reference is not null && !_timeouts.ContainsKey(p))
+            .Distinct(ReferenceEqualityComparer.Instance).Cast<Problem>().ToList();
+        if (problems.Count == 0) return results;
+        await CalibrateAsync(problems, ct);
+        var rerun = slow.Where(i => TimeoutFor(requests[i].Problem) > _pool.Limits.Timeout).ToList();
+        await ForEachAsync(rerun, async (i, token) => results[i] = await ScoreOneAsync(requests[i], token), ct);
         return results;
     }
+
+    private Task ForEachAsync(IReadOnlyList<int> indices, Func<int, CancellationToken, ValueTask> body, CancellationToken ct) =>
+        Parallel.ForEachAsync(indices, new ParallelOptions { MaxDegreeOfParallelism = _pool.WorkerCount, CancellationToken = ct }, body);
 
     /// <summary>Scores one request.</summary>
     public async Task<SampleResult> ScoreOneAsync(ScoreRequest request, CancellationToken ct = default)
@@ -78,8 +91,7 @@ public sealed class Scorer : IAsyncDisposable, IDisposable
         var results = new SampleResult[problems.Count];
         // The reference may itself be slow on a busy machine: give it a generous budget while measuring.
         var measuring = _pool.Limits.Timeout * Math.Max(3, _options.CalibrationFactor);
-        await Parallel.ForEachAsync(Enumerable.Range(0, problems.Count),
-            new ParallelOptions { MaxDegreeOfParallelism = _pool.WorkerCount, CancellationToken = ct },
+        await ForEachAsync(Enumerable.Range(0, problems.Count).ToList(),
             async (i, token) =>
             {
                 var problem = problems[i];
@@ -96,7 +108,7 @@ public sealed class Scorer : IAsyncDisposable, IDisposable
                     var calibrated = TimeSpan.FromMilliseconds(result.DurationMs * _options.CalibrationFactor);
                     _timeouts[problem] = calibrated > _pool.Limits.Timeout ? calibrated : _pool.Limits.Timeout;
                 }
-            });
+            }, ct);
         return results;
     }
 
@@ -110,9 +122,12 @@ public sealed class Scorer : IAsyncDisposable, IDisposable
         IReadOnlyList<JsonElement>? expected = null;
         if (problem.Format == ProblemFormat.EvalPlus)
         {
-            var truth = await _groundTruth.GetOrAdd(problem, p => new Lazy<Task<GroundTruth>>(() => ComputeGroundTruthAsync(p, CancellationToken.None))).Value;
+            var lazy = _groundTruth.GetOrAdd(problem, p => new Lazy<Task<GroundTruth>>(() => ComputeGroundTruthAsync(p, CancellationToken.None)));
+            var truth = await lazy.Value;
             if (truth.Outputs is null)
             {
+                // Not cached: a sandbox failure or a machine too busy for the reference must not fail this problem forever.
+                _groundTruth.TryRemove(new KeyValuePair<Problem, Lazy<Task<GroundTruth>>>(problem, lazy));
                 return new SampleResult(problem.TaskId, SampleStatus.Error, 0, problem.TestCount, 0, truth.Error, "", []);
             }
             expected = truth.Outputs;

@@ -3,8 +3,9 @@ using PfPpo.Sandbox;
 
 namespace PfPpo.Evaluation;
 
-/// <summary>Turns a raw sandbox result into verdicts. A sample passes only when every test passed and the harness
-/// proved it reached its end; structured outputs are compared here, outside the sandbox.</summary>
+/// <summary>Turns a raw sandbox result into verdicts. A sample passes only when every test passed and the trusted
+/// harness reached its end; structured outputs are compared here, outside the sandbox, always. A problem whose tests
+/// are unusable (none, assert nothing, never call the program) is an error, never a pass.</summary>
 public static class Verdicts
 {
     /// <param name="groundTruth">For <see cref="ProblemFormat.EvalPlus"/>: the reference's tagged return value per test.</param>
@@ -20,6 +21,12 @@ public static class Verdicts
             return new SampleResult(problem.TaskId, SampleStatus.Error, 0, total, run.DurationMs,
                 $"sandbox failure after {run.Attempts} attempt(s): {run.InfraError}", run.Output,
                 Enumerable.Range(0, total).Select(i => new TestVerdict(i, TestStatus.Error, run.InfraError)).ToArray());
+        }
+        if (run.ProblemError is not null)
+        {
+            string unusable = $"{problem.Source}: problem '{problem.TaskId}' has no usable tests: {run.ProblemError}";
+            return new SampleResult(problem.TaskId, SampleStatus.Error, 0, total, run.DurationMs, unusable, run.Output,
+                Enumerable.Range(0, total).Select(i => new TestVerdict(i, TestStatus.Error, run.ProblemError)).ToArray());
         }
         var tests = new TestVerdict[total];
         for (int i = 0; i < total; i++)
@@ -62,7 +69,7 @@ public static class Verdicts
                 ?? tests.FirstOrDefault(t => t.Status != TestStatus.Passed)?.Message
                 ?? (run.Signal is int sig ? $"killed by signal {sig}" : "the program did not run its tests to the end");
         }
-        return new SampleResult(problem.TaskId, status, passed, total, run.DurationMs, error, run.Output, tests);
+        return new SampleResult(problem.TaskId, status, passed, total, run.DurationMs, error, run.Output, tests, run.Forgeable);
     }
 
     private static string Preview(string text) => text.Length <= 200 ? text : text[..200] + "...";

@@ -35,6 +35,24 @@ public sealed class SandboxPool : IAsyncDisposable, IDisposable
     /// <summary>Default limits of the pool's tasks.</summary>
     public SandboxLimits Limits { get; }
 
+    /// <summary>Sandbox workers allowed per core: the tasks are CPU-bound, more only queue.</summary>
+    public const int WorkersPerCore = 8;
+
+    /// <summary>Memory one idle worker (bwrap, its Python and a task's two processes) is budgeted.</summary>
+    public const long WorkerMemoryBytes = 64L << 20;
+
+    /// <summary>The most workers a pool on this machine may start: <see cref="WorkersPerCore"/> per core, and no more
+    /// than the available memory holds at <see cref="WorkerMemoryBytes"/> each.</summary>
+    public static int MaxWorkers
+    {
+        get
+        {
+            long memory = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+            long byMemory = memory > 0 ? memory / WorkerMemoryBytes : int.MaxValue;
+            return (int)Math.Max(1, Math.Min((long)Environment.ProcessorCount * WorkersPerCore, byMemory));
+        }
+    }
+
     /// <summary>Number of workers.</summary>
     public int WorkerCount { get; }
 
@@ -54,6 +72,10 @@ public sealed class SandboxPool : IAsyncDisposable, IDisposable
         options ??= new SandboxPoolOptions();
         (options.Limits ?? SandboxLimits.Default).Validate();
         if (options.Workers < 0) throw new ArgumentException($"{nameof(options.Workers)} must not be negative.");
+        if (options.Workers > MaxWorkers)
+        {
+            throw new ArgumentException($"{nameof(options.Workers)} = {options.Workers} is more sandbox workers than this machine can hold (at most {MaxWorkers}: {WorkersPerCore} per core, each needs about {WorkerMemoryBytes >> 20} MiB).");
+        }
         if (options.Retries < 0) throw new ArgumentException($"{nameof(options.Retries)} must not be negative.");
         var isolation = PfPpo.Sandbox.Isolation.Probe(options.MaxIsolation);
         string scriptDir = WriteWorkerScript();
@@ -86,13 +108,21 @@ public sealed class SandboxPool : IAsyncDisposable, IDisposable
         {
             attempts++;
             long id = Interlocked.Increment(ref _nextId);
-            string request = BuildRequest(task, limits, id);
+            byte[] request = BuildRequest(task, limits, id);
             SandboxWorker? worker = await _idle.Reader.ReadAsync(ct);
             try
             {
                 worker ??= await StartWorkerAsync(ct);
                 using var response = await worker.RunAsync(request, id, limits.Timeout + TimeSpan.FromSeconds(10), ct);
-                return Parse(response.RootElement, task, attempts);
+                try
+                {
+                    return Parse(response.RootElement, task, attempts);
+                }
+                catch (SandboxInfrastructureException)
+                {
+                    worker.MarkBroken();
+                    throw;
+                }
             }
             catch (SandboxInfrastructureException e)
             {
@@ -122,28 +152,16 @@ public sealed class SandboxPool : IAsyncDisposable, IDisposable
     private Task<SandboxWorker> StartWorkerAsync(CancellationToken ct) =>
         SandboxWorker.StartAsync(Isolation, _scriptDir, Limits, Interlocked.Increment(ref _nextWorkerId), ct);
 
-    private static string BuildRequest(SandboxTask task, SandboxLimits limits, long id)
+    /// <summary>The request bytes: a 22-byte header with the two parts' lengths, the candidate part (what the program's
+    /// process may see: the program and limits) and the harness part (the tests, read by the worker only after the
+    /// program's process is forked).</summary>
+    internal static byte[] BuildRequest(SandboxTask task, SandboxLimits limits, long id)
     {
-        using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer))
+        byte[] candidate = Json(json =>
         {
-            json.WriteStartObject();
             json.WriteNumber("id", id);
-            json.WriteString("mode", task.Mode == SandboxMode.Calls ? "io" : "asserts");
             json.WriteString("solution", task.Solution);
-            json.WriteString("setup", task.Setup ?? "");
-            if (task.EntryPoint is null) json.WriteNull("entry_point");
-            else json.WriteString("entry_point", task.EntryPoint);
-            json.WriteBoolean("guard", task.GuardEntryPoint);
-            json.WriteBoolean("guard_all", task.GuardProgramFunctions);
-            json.WriteStartArray("tests");
-            foreach (string t in task.Tests) json.WriteStringValue(t);
-            json.WriteEndArray();
-            json.WriteStartArray("inputs");
-            foreach (string input in task.CallInputs) json.WriteRawValue(input);
-            json.WriteEndArray();
             json.WriteNumber("timeout", limits.Timeout.TotalSeconds);
-            json.WriteNumber("per_test_timeout", limits.Timeout.TotalSeconds);
             json.WriteNumber("cpu_seconds", limits.CpuSeconds);
             json.WriteNumber("memory_bytes", limits.MemoryBytes);
             json.WriteNumber("file_size_bytes", limits.FileSizeBytes);
@@ -151,42 +169,86 @@ public sealed class SandboxPool : IAsyncDisposable, IDisposable
             // RLIMIT_NPROC counts every process of uid 65534 on the host, so it is a loose backstop; the pids cgroup binds.
             json.WriteNumber("processes", Math.Max(limits.Processes * 8, 512));
             json.WriteNumber("max_output_bytes", limits.MaxOutputBytes);
-            json.WriteNumber("max_result_items", 2_000_000);
-            json.WriteEndObject();
-        }
-        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+            json.WriteNumber("max_result_items", MaxResultItems);
+            json.WriteNumber("test_count", task.TestCount);
+        });
+        byte[] harness = Json(json =>
+        {
+            json.WriteString("mode", task.Mode == SandboxMode.Calls ? "io" : "asserts");
+            json.WriteString("setup", task.Setup ?? "");
+            json.WriteString("context", task.Context ?? "");
+            json.WriteString("reference", task.Reference ?? "");
+            json.WriteBoolean("force_fallback", task.InProcess);
+            if (task.EntryPoint is null) json.WriteNull("entry_point");
+            else json.WriteString("entry_point", task.EntryPoint);
+            json.WriteStartArray("tests");
+            foreach (string t in task.Tests) json.WriteStringValue(t);
+            json.WriteEndArray();
+            json.WriteStartArray("inputs");
+            foreach (string input in task.CallInputs) json.WriteRawValue(input);
+            json.WriteEndArray();
+            json.WriteNumber("max_result_items", MaxResultItems);
+        });
+        byte[] header = Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{candidate.Length:D10} {harness.Length:D10}\n"));
+        return [.. header, .. candidate, .. harness];
     }
 
-    private static SandboxResult Parse(JsonElement root, SandboxTask task, int attempts)
+    /// <summary>Most values (items, and characters / 8) a returned value may hold.</summary>
+    private const int MaxResultItems = 2_000_000;
+
+    private static byte[] Json(Action<Utf8JsonWriter> fields)
     {
-        bool timedOut = root.GetProperty("timed_out").GetBoolean();
-        var tests = new TestRun[task.TestCount];
-        var raw = root.GetProperty("tests");
-        for (int i = 0; i < tests.Length; i++)
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
         {
-            var rec = i < raw.GetArrayLength() ? raw[i] : default;
-            tests[i] = rec.ValueKind != JsonValueKind.Object
-                ? new TestRun(i, timedOut ? TestRunKind.Timeout : TestRunKind.Error, timedOut ? "not finished in time" : "did not run")
-                : rec.TryGetProperty("ok", out _) ? new TestRun(i, TestRunKind.Ran)
-                : rec.TryGetProperty("v", out var v) ? new TestRun(i, TestRunKind.Returned, null, v.Clone())
-                : rec.TryGetProperty("f", out var f) ? new TestRun(i, TestRunKind.AssertionFailed, f.GetString())
-                : rec.TryGetProperty("timeout", out _) ? new TestRun(i, TestRunKind.Timeout, "test did not finish in time")
-                : new TestRun(i, TestRunKind.Error, rec.TryGetProperty("e", out var e) ? e.GetString() : "unknown test record");
+            json.WriteStartObject();
+            fields(json);
+            json.WriteEndObject();
         }
-        int? Int(string name) => root.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.Number ? p.GetInt32() : null;
-        string? setupError = root.TryGetProperty("setup_error", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString() : null;
-        return new SandboxResult(
-            Completed: root.GetProperty("done").GetBoolean() && Int("exit_code") == 0,
-            TimedOut: timedOut,
-            ExitCode: Int("exit_code"),
-            Signal: Int("signal"),
-            SetupError: setupError,
-            Tests: tests,
-            Output: root.GetProperty("output").GetString() ?? "",
-            OutputTruncated: root.GetProperty("output_truncated").GetBoolean(),
-            DurationMs: root.GetProperty("duration_ms").GetDouble(),
-            InfraError: null,
-            Attempts: attempts);
+        return buffer.ToArray();
+    }
+
+    /// <summary>Reads a worker's response; a missing or mistyped field is a broken worker
+    /// (<see cref="SandboxInfrastructureException"/>), never an exception out of scoring.</summary>
+    internal static SandboxResult Parse(JsonElement root, SandboxTask task, int attempts)
+    {
+        try
+        {
+            bool timedOut = root.GetProperty("timed_out").GetBoolean();
+            var tests = new TestRun[task.TestCount];
+            var raw = root.GetProperty("tests");
+            for (int i = 0; i < tests.Length; i++)
+            {
+                var rec = i < raw.GetArrayLength() ? raw[i] : default;
+                tests[i] = rec.ValueKind != JsonValueKind.Object
+                    ? new TestRun(i, timedOut ? TestRunKind.Timeout : TestRunKind.Error, timedOut ? "not finished in time" : "did not run")
+                    : rec.TryGetProperty("ok", out _) && task.Mode == SandboxMode.Asserts ? new TestRun(i, TestRunKind.Ran)
+                    : rec.TryGetProperty("v", out var v) && task.Mode == SandboxMode.Calls ? new TestRun(i, TestRunKind.Returned, null, v.Clone())
+                    : rec.TryGetProperty("f", out var f) ? new TestRun(i, TestRunKind.AssertionFailed, f.GetString())
+                    : rec.TryGetProperty("timeout", out _) ? new TestRun(i, TestRunKind.Timeout, "test did not finish in time")
+                    : new TestRun(i, TestRunKind.Error, rec.TryGetProperty("e", out var e) ? e.GetString() : "unknown test record");
+            }
+            int? Int(string name) => root.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.Number ? p.GetInt32() : null;
+            string? Text(string name) => root.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
+            return new SandboxResult(
+                Completed: root.GetProperty("done").GetBoolean() && Int("exit_code") == 0,
+                TimedOut: timedOut,
+                ExitCode: Int("exit_code"),
+                Signal: Int("signal"),
+                SetupError: Text("setup_error"),
+                Tests: tests,
+                Output: root.GetProperty("output").GetString() ?? "",
+                OutputTruncated: root.GetProperty("output_truncated").GetBoolean(),
+                DurationMs: root.GetProperty("duration_ms").GetDouble(),
+                InfraError: null,
+                Attempts: attempts,
+                ProblemError: Text("problem_error"),
+                Forgeable: Text("forgeable"));
+        }
+        catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException or IndexOutOfRangeException)
+        {
+            throw new SandboxInfrastructureException($"sandbox worker sent an incomplete response ({e.Message})", e);
+        }
     }
 
     private static string WriteWorkerScript()
@@ -206,24 +268,25 @@ public sealed class SandboxPool : IAsyncDisposable, IDisposable
         return dir;
     }
 
+    /// <summary>Stops every worker at once (each is killed, then all are awaited), so shutdown takes about as long as
+    /// the slowest worker, not the sum.</summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _idle.Writer.TryComplete();
-        await Task.Run(() =>
+        var stopping = new List<Task>();
+        while (_idle.Reader.TryRead(out var worker))
         {
-            while (_idle.Reader.TryRead(out var worker))
-            {
-                worker?.Dispose();
-            }
-            try
-            {
-                Directory.Delete(_scriptDir, recursive: true);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-            }
-        });
+            if (worker is not null) stopping.Add(worker.StopAsync());
+        }
+        await Task.WhenAll(stopping);
+        try
+        {
+            Directory.Delete(_scriptDir, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
     }
 
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();

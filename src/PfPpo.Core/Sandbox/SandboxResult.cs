@@ -21,7 +21,7 @@ public enum TestRunKind
 public sealed record TestRun(int Index, TestRunKind Kind, string? Message = null, JsonElement? Value = null);
 
 /// <summary>The raw outcome of one task. Verdicts are derived from it by the evaluation layer.</summary>
-/// <param name="Completed">The harness reached its end (proved by a per-task nonce) and the task exited cleanly.</param>
+/// <param name="Completed">The trusted harness reached its end and exited cleanly.</param>
 /// <param name="TimedOut">The task hit its wall-clock budget.</param>
 /// <param name="ExitCode">Exit status of the task process, when it exited.</param>
 /// <param name="Signal">Signal that killed the task process, when it was killed.</param>
@@ -32,6 +32,9 @@ public sealed record TestRun(int Index, TestRunKind Kind, string? Message = null
 /// <param name="DurationMs">Wall time of the task inside the worker.</param>
 /// <param name="InfraError">The sandbox itself failed (after retries); no verdict may be drawn from this result.</param>
 /// <param name="Attempts">How many times the task was sent to a worker.</param>
+/// <param name="ProblemError">The problem's tests are unusable (none, assert nothing, never call the program).</param>
+/// <param name="Forgeable">Why the tests ran in the program's own process (so a hostile program could forge them);
+/// null when they ran in the trusted harness.</param>
 public sealed record SandboxResult(
     bool Completed,
     bool TimedOut,
@@ -43,7 +46,9 @@ public sealed record SandboxResult(
     bool OutputTruncated,
     double DurationMs,
     string? InfraError,
-    int Attempts)
+    int Attempts,
+    string? ProblemError = null,
+    string? Forgeable = null)
 {
     /// <summary>A result for a task the sandbox could not run.</summary>
     public static SandboxResult Infrastructure(string error, int testCount, int attempts) => new(

@@ -127,15 +127,15 @@ internal sealed class SandboxWorker : IDisposable
 
     /// <summary>Sends one request line and reads its response. Any protocol break, crash or watchdog expiry marks the
     /// worker broken and throws <see cref="SandboxInfrastructureException"/>.</summary>
-    public async Task<JsonDocument> RunAsync(string requestLine, long id, TimeSpan watchdog, CancellationToken ct)
+    public async Task<JsonDocument> RunAsync(byte[] request, long id, TimeSpan watchdog, CancellationToken ct)
     {
         TasksRun++;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(watchdog);
         try
         {
-            await _process.StandardInput.WriteLineAsync(requestLine.AsMemory(), timeout.Token);
-            await _process.StandardInput.FlushAsync(timeout.Token);
+            await _process.StandardInput.BaseStream.WriteAsync(request, timeout.Token);
+            await _process.StandardInput.BaseStream.FlushAsync(timeout.Token);
             string? line = await _process.StandardOutput.ReadLineAsync(timeout.Token);
             if (line is null)
             {
@@ -178,6 +178,9 @@ internal sealed class SandboxWorker : IDisposable
         }
     }
 
+    /// <summary>The worker answered something unusable: it is replaced after this task.</summary>
+    public void MarkBroken() => IsBroken = true;
+
     private SandboxInfrastructureException Broken(string message)
     {
         IsBroken = true;
@@ -196,18 +199,46 @@ internal sealed class SandboxWorker : IDisposable
 
     public void Dispose()
     {
+        Kill();
         try
         {
-            if (!_process.HasExited)
-            {
-                // bwrap and everything in its PID namespace die with it (--die-with-parent, PID 1 exit).
-                _process.Kill(entireProcessTree: true);
-                _process.WaitForExit(5_000);
-            }
+            _process.WaitForExit(5_000);
         }
         catch (InvalidOperationException)
         {
         }
+        Release();
+    }
+
+    /// <summary>Kills the worker and waits for it without blocking a thread (pool shutdown stops all workers at once).</summary>
+    public async Task StopAsync()
+    {
+        Kill();
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        try
+        {
+            await _process.WaitForExitAsync(limit.Token);
+        }
+        catch (Exception e) when (e is OperationCanceledException or InvalidOperationException)
+        {
+        }
+        await Task.Run(Release);
+    }
+
+    private void Kill()
+    {
+        try
+        {
+            // bwrap and everything in its PID namespace die with it (--die-with-parent, PID 1 exit).
+            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+        }
+    }
+
+    private void Release()
+    {
         _process.Dispose();
         RemoveCgroups(_cgroups);
     }

