@@ -201,8 +201,7 @@ public class GeneratorTests
         HfTokenizer tokenizer = TokenizerFixture.Qwen2().Load();
         int padded = (tokenizer.VocabSize + 63) / 64 * 64 + 64; // as init-model pads, and then some
         int Id(char c) => tokenizer.TokenToId(c.ToString())!.Value;
-        var links = Enumerable.Range(0, 26).Select(i => (Id((char)('a' + i)), Id((char)('a' + (i + 1) % 26)))).ToArray();
-        using CausalLM model = ChainModel(tokenizer, links, padded, favouredId: padded - 1);
+        using CausalLM model = ChainModels.Create(tokenizer, ChainModels.Alphabet(tokenizer), padded, favouredId: padded - 1);
         var greedy = new SamplingOptions { Temperature = 0, MaxNewTokens = 5, EosTokenIds = [] };
         var sampled = new SamplingOptions { Temperature = 2, MaxNewTokens = 5, NumSamples = 8, Seed = 3, EosTokenIds = [] };
 
@@ -224,7 +223,7 @@ public class GeneratorTests
         int Id(string t) => tokenizer.TokenToId(t)!.Value;
         // a -> b -> cd -> e -> f -> g: the stop string "de" starts inside the token "cd".
         (int, int)[] links = [(Id("a"), Id("b")), (Id("b"), Id("cd")), (Id("cd"), Id("e")), (Id("e"), Id("f")), (Id("f"), Id("g"))];
-        using CausalLM model = ChainModel(tokenizer, links, 320);
+        using CausalLM model = ChainModels.Create(tokenizer, links, 320);
         var generator = new Generator(model, tokenizer);
         var options = new SamplingOptions { Temperature = 0, MaxNewTokens = 8, EosTokenIds = [] };
 
@@ -241,49 +240,10 @@ public class GeneratorTests
         Assert.Equal(tokenizer.Decode(onBoundary.TokenIds), onBoundary.Text);
     }
 
-    /// <summary>The chain model of <see cref="ChainModel(HfTokenizer, IReadOnlyList{ValueTuple{int, int}}, int, int?)"/> over the letters a..z (z to a).</summary>
+    /// <summary>The chain model of <see cref="ChainModels"/> over the letters a..z (z to a).</summary>
     private static (CausalLM, HfTokenizer) ChainModel()
     {
         HfTokenizer tokenizer = TokenizerFixture.Qwen2().Load();
-        int Id(char c) => tokenizer.TokenToId(c.ToString())!.Value;
-        var links = Enumerable.Range(0, 26).Select(i => (Id((char)('a' + i)), Id((char)('a' + (i + 1) % 26)))).ToArray();
-        return (ChainModel(tokenizer, links, 320), tokenizer);
-    }
-
-    /// <summary>
-    /// A model whose next token depends only on the current one: with all layer weights zero the residual stream is the
-    /// embedding, so lm_head can map each link's token to its successor with near certainty. With
-    /// <paramref name="favouredId"/>, that id gets an even higher logit after every linked token.
-    /// </summary>
-    private static CausalLM ChainModel(HfTokenizer tokenizer, IReadOnlyList<(int From, int To)> links, int vocabSize, int? favouredId = null)
-    {
-        Assert.True(links.Count <= 32, "one hidden dimension per link");
-        var model = new CausalLM(TestModels.Tiny("qwen2") with { VocabSize = vocabSize, EosTokenIds = [] });
-        using var scope = NewDisposeScope();
-        using var _ = no_grad();
-        foreach ((string name, var parameter) in model.named_parameters())
-        {
-            if (name.EndsWith("norm.weight", StringComparison.Ordinal))
-            {
-                parameter.fill_(1.0);
-            }
-            else
-            {
-                parameter.zero_();
-            }
-        }
-        var state = model.state_dict();
-        Tensor embed = state["model.embed_tokens.weight"], head = state["lm_head.weight"];
-        for (int i = 0; i < links.Count; i++)
-        {
-            embed[links[i].From, i] = tensor(1.0f);
-            head[links[i].To, i] = tensor(10.0f);
-            if (favouredId is int favoured)
-            {
-                head[favoured, i] = tensor(20.0f);
-            }
-        }
-        model.eval();
-        return model;
+        return (ChainModels.Create(tokenizer, ChainModels.Alphabet(tokenizer), 320), tokenizer);
     }
 }
