@@ -79,7 +79,7 @@ public sealed class RolloutCollector(CausalLM model, HfTokenizer tokenizer, Scor
         int samplesPerPrompt = options.Sampling.NumSamples;
         var samples = new RolloutSample[prompts.Count][];
         var scoring = new List<Task<double>>();
-        int scored = 0;
+        int scored = 0, generated = 0;
         double generationSeconds = 0;
         long generatedTokens = 0;
         try
@@ -93,8 +93,8 @@ public sealed class RolloutCollector(CausalLM model, HfTokenizer tokenizer, Scor
                     prompts.Skip(start).Take(count).Select(p => p.Tokens).ToArray(), options.Sampling, firstPromptIndex: start, cancellation);
                 generationSeconds += generationClock.Elapsed.TotalSeconds;
                 generatedTokens += chunk.Sum(s => (long)s.TokenIds.Length);
+                Volatile.Write(ref generated, start + count);
                 progress?.Report(new RolloutProgress(start + count, Volatile.Read(ref scored), prompts.Count));
-                int end = start + count;
                 scoring.Add(Task.Run(async () =>
                 {
                     var scoringClock = Stopwatch.StartNew();
@@ -107,7 +107,7 @@ public sealed class RolloutCollector(CausalLM model, HfTokenizer tokenizer, Scor
                             sample.SampleIndex, sample.Text, requests[i].Code, sample.TokenIds, sample.Logprobs, sample.FinishReason, results[i]);
                     }
                     int done = Interlocked.Add(ref scored, count);
-                    progress?.Report(new RolloutProgress(end, done, prompts.Count));
+                    progress?.Report(new RolloutProgress(Volatile.Read(ref generated), done, prompts.Count));
                     return scoringClock.Elapsed.TotalSeconds;
                 }, cancellation));
             }

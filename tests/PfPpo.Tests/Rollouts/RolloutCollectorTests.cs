@@ -101,7 +101,7 @@ public class RolloutCollectorTests(SandboxFixture fixture)
         Assert.Equal(batch.Groups.SelectMany(g => g.Samples).Sum(s => (long)s.TokenIds.Length), batch.GeneratedTokens);
         Assert.True(batch.GenerationSeconds > 0 && batch.SandboxSeconds > 0 && batch.TotalSeconds >= batch.GenerationSeconds);
         Assert.Contains(reports, r => r.Scored == problems.Count && r.Generated == problems.Count && r.Total == problems.Count);
-        Assert.All(reports, r => Assert.True(r.Scored <= r.Total && r.Generated <= r.Total));
+        Assert.All(reports, r => Assert.True(r.Scored <= r.Generated && r.Generated <= r.Total, r.ToString()));
     }
 
     [Fact]
