@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 using Generator = PfPpo.Generation.Generator;
 
 // Benchmarks, printed as plain-text tables. Run in Release:
-//   dotnet run -c Release --project bench/PfPpo.Bench -- generation|training|sandbox
+//   dotnet run -c Release --project bench/PfPpo.Bench -- generation|training|sandbox|rollouts
 TorchRuntime.Initialize();
 switch (args)
 {
@@ -18,8 +18,10 @@ switch (args)
         return 0;
     case ["sandbox", .. var rest]:
         return await PfPpo.Bench.SandboxBenchmark.RunAsync(rest);
+    case ["rollouts", .. var rest]:
+        return PfPpo.Bench.RolloutBenchmark.Run(rest);
     default:
-        Console.Error.WriteLine("usage: PfPpo.Bench generation | training | sandbox [--problems N] [--workers N] [--rounds N] [--pool-workers N]");
+        Console.Error.WriteLine("usage: PfPpo.Bench generation | training | sandbox [--problems N] [--workers N] [--rounds N] [--pool-workers N] | rollouts [--model DIR] [--problems JSONL] [--prompts 64] [--samples 5] [--runs 3] [--batch-size 64] [--no-stop]");
         return 2;
 }
 

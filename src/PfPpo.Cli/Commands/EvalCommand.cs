@@ -62,6 +62,7 @@ public static class EvalCommand
             {
                 NumSamples = samples, Temperature = temp, TopP = parse.GetValue(topP), TopK = parse.GetValue(topK), Ks = kValues,
                 MaxNewTokens = parse.GetValue(maxNewTokens), Seed = parse.GetValue(seed), MicroBatchSize = parse.GetValue(batchSize),
+                EosTokenIds = HfCheckpoint.LoadEosTokenIds(parse.GetValue(model)!), // the ids pfppo generate stops on
             };
             IReadOnlyList<Problem> set = ProblemSet.Load(parse.GetValue(problems)!, parse.GetValue(challenge)).Problems;
             if (parse.GetValue(limit) is int max)

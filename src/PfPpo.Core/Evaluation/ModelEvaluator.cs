@@ -1,6 +1,7 @@
-using System.Diagnostics;
 using PfPpo.Generation;
 using PfPpo.Model;
+using PfPpo.Rollouts;
+using PfPpo.Runtime;
 using PfPpo.Tokenization;
 
 namespace PfPpo.Evaluation;
@@ -17,8 +18,10 @@ public sealed record EvalOptions
     public long Seed { get; init; }
     public IReadOnlyList<int> Ks { get; init; } = [1];
     public int MicroBatchSize { get; init; } = 64;
-    /// <summary>Prompts generated (and then scored) per chunk; scoring of one chunk overlaps generation of the next.</summary>
+    /// <summary>Prompts generated (and then scored) per chunk; scoring of one chunk overlaps generation of the next. No effect on the samples.</summary>
     public int PromptsPerChunk { get; init; } = 32;
+    /// <summary>Token ids that end a sample: the checkpoint's (<c>HfCheckpoint.LoadEosTokenIds</c>); null means the model config's.</summary>
+    public IReadOnlyList<int>? EosTokenIds { get; init; }
 }
 
 /// <summary>One generated and scored sample.</summary>
@@ -36,7 +39,7 @@ public sealed record EvalReport(IReadOnlyList<EvalSample> Samples, ScoreSummary 
 /// <summary>Where an evaluation stands: problems generated and scored so far.</summary>
 public sealed record EvalProgress(int Generated, int Scored, int Total);
 
-/// <summary>Generates completions for benchmark problems with a model and scores them in the sandbox.</summary>
+/// <summary>Generates completions for benchmark problems with a model and scores them in the sandbox (a <see cref="RolloutCollector"/> run, summarised).</summary>
 public static class ModelEvaluator
 {
     public static async Task<EvalReport> RunAsync(CausalLM model, HfTokenizer tokenizer, IReadOnlyList<Problem> problems,
@@ -47,62 +50,26 @@ public static class ModelEvaluator
         {
             throw new ArgumentException($"every k must be between 1 and the number of samples ({options.NumSamples}).", nameof(options));
         }
-        var clock = Stopwatch.StartNew();
-        var generator = new Generator(model, tokenizer);
-        var sampling = new SamplingOptions
+        var rollouts = new RolloutOptions
         {
-            MaxNewTokens = options.MaxNewTokens, Temperature = options.Temperature, TopP = options.TopP, TopK = options.TopK,
-            NumSamples = options.NumSamples, Seed = options.Seed, StopStrings = EvalPrompt.StopStrings,
-            MicroBatchSize = options.MicroBatchSize,
+            Sampling = new SamplingOptions
+            {
+                MaxNewTokens = options.MaxNewTokens, Temperature = options.Temperature, TopP = options.TopP, TopK = options.TopK,
+                NumSamples = options.NumSamples, Seed = options.Seed, StopStrings = EvalPrompt.StopStrings,
+                EosTokenIds = options.EosTokenIds, MicroBatchSize = options.MicroBatchSize,
+            },
+            PromptsPerChunk = options.PromptsPerChunk,
         };
-        EvalPrompt[] prompts = problems.Select(EvalPrompt.For).ToArray();
-        var samples = new EvalSample[problems.Count * options.NumSamples];
-        var scoring = new List<Task>();
-        int scored = 0;
-        double generationSeconds = 0;
-        long generatedTokens = 0;
-
-        for (int start = 0; start < problems.Count; start += options.PromptsPerChunk)
-        {
-            cancellation.ThrowIfCancellationRequested();
-            int count = Math.Min(options.PromptsPerChunk, problems.Count - start);
-            var generationClock = Stopwatch.StartNew();
-            // The sampler seeds sample s of prompt p from (seed, p, s); offsetting the seed by the chunk's first problem
-            // keeps every problem's stream distinct. Same options (chunk size included), same samples.
-            IReadOnlyList<GeneratedSample> chunk = generator.Generate(
-                prompts.Skip(start).Take(count).Select(p => p.Text).ToArray(), sampling with { Seed = options.Seed + start });
-            generationSeconds += generationClock.Elapsed.TotalSeconds;
-
-            var requests = new ScoreRequest[chunk.Count];
-            var slots = new int[chunk.Count];
-            for (int i = 0; i < chunk.Count; i++)
-            {
-                GeneratedSample sample = chunk[i];
-                int problemIndex = start + sample.PromptIndex;
-                EvalPrompt prompt = prompts[problemIndex];
-                requests[i] = new ScoreRequest(problems[problemIndex], prompt.Code(sample.Text), prompt.Kind);
-                slots[i] = problemIndex * options.NumSamples + sample.SampleIndex;
-                generatedTokens += sample.TokenIds.Length;
-            }
-            progress?.Report(new EvalProgress(start + count, Volatile.Read(ref scored), problems.Count));
-            scoring.Add(Task.Run(async () =>
-            {
-                IReadOnlyList<SampleResult> results = await scorer.ScoreAsync(requests, cancellation);
-                for (int i = 0; i < results.Count; i++)
-                {
-                    GeneratedSample sample = chunk[i];
-                    samples[slots[i]] = new EvalSample(results[i].TaskId, sample.SampleIndex, sample.Text, requests[i].Kind,
-                        requests[i].Code, sample.FinishReason, sample.TokenIds.Length, results[i]);
-                }
-                int done = Interlocked.Add(ref scored, count);
-                progress?.Report(new EvalProgress(Math.Min(problems.Count, start + count), done, problems.Count));
-            }, cancellation));
-        }
-        await Task.WhenAll(scoring);
+        RolloutBatch batch = await new RolloutCollector(model, tokenizer, scorer).CollectAsync(
+            problems.Select(p => RolloutPrompt.For(p, tokenizer)).ToArray(), rollouts,
+            progress is null ? null : new SynchronousProgress<RolloutProgress>(p => progress.Report(new EvalProgress(p.Generated, p.Scored, p.Total))),
+            cancellation);
+        EvalSample[] samples = batch.Groups.SelectMany(g => g.Samples.Select(s => new EvalSample(s.Score.TaskId, s.SampleIndex, s.Completion,
+            g.Kind, s.Code, s.FinishReason, s.TokenIds.Length, s.Score))).ToArray();
 
         ScoreSummary summary = ScoreSummary.Compute(samples.Select(s => s.Score).ToArray(), options.Ks);
         var multi = summary.Problems.Where(p => p.Samples >= 2).ToArray();
         double mixed = multi.Length == 0 ? double.NaN : (double)multi.Count(p => p.Correct > 0 && p.Correct < p.Samples) / multi.Length;
-        return new EvalReport(samples, summary, mixed, generationSeconds, clock.Elapsed.TotalSeconds, generatedTokens);
+        return new EvalReport(samples, summary, mixed, batch.GenerationSeconds, batch.TotalSeconds, batch.GeneratedTokens);
     }
 }

@@ -8,16 +8,25 @@ using static TorchSharp.torch;
 namespace PfPpo.Generation;
 
 /// <summary>
-/// Batched sampling from a <see cref="CausalLM"/>: all prompts x samples are decoded together (left-padded, in micro-batches),
-/// with the KV cache; finished rows are dropped from the batch so they stop consuming compute.
+/// Batched sampling from a <see cref="CausalLM"/>. Rows (prompt x sample) are decoded together in micro-batches with the KV
+/// cache; micro-batches are filled with prompts of similar length (sorted by token count) so little padding is computed;
+/// each prompt of a micro-batch is prefilled once, left-padded by <see cref="TokenBatch"/>, and its keys and values are then
+/// copied to its samples' rows; finished rows are dropped from the batch so they stop consuming compute.
 /// </summary>
 /// <remarks>
-/// Reported log-probabilities: for temperature T &gt; 0, log_softmax(logits / T) at the chosen token (T = 1 gives the model's
-/// own distribution); for greedy decoding (T = 0), log_softmax of the raw logits. Top-p and top-k only restrict which tokens
-/// can be sampled; they do not renormalise the reported log-probability.
-/// Sampling is reproducible: sample s of prompt p uses its own random stream seeded from (seed, p, s), drawn on the CPU,
-/// so the result does not depend on the micro-batch size or the order of the batch (nor, up to floating-point differences in
-/// the logits, on the device).
+/// <para>What a sample carries (<see cref="GeneratedSample"/>): its tokens are exactly the tokens of its text, so the reward
+/// computed from the text and the log-probabilities computed from the tokens describe the same completion. Only ids below
+/// the tokenizer's vocabulary size are ever sampled (a model's vocab_size may be padded beyond it, e.g. to a multiple of 64
+/// by init-model); without a tokenizer every id of the model's vocabulary can be.</para>
+/// <para>Reported log-probabilities, per token: for temperature T &gt; 0, the log-probability under the distribution the
+/// token was actually drawn from: softmax(logits / T) over the sampleable vocabulary, restricted by top-k and then top-p and
+/// renormalised (so with top-k 1 every logprob is 0). For greedy decoding (T = 0), where that distribution is a point mass,
+/// the model's own log-probability of the argmax token is reported instead: log_softmax of the raw logits over the
+/// sampleable vocabulary.</para>
+/// <para>Sampling is reproducible: sample s of prompt p uses its own random stream seeded from (seed, p, s), drawn on the
+/// CPU, where p is the prompt's index in the call plus <c>firstPromptIndex</c>; so the result depends neither on the
+/// micro-batch size, nor on the order of the batch, nor on how a caller splits its prompts into calls (nor, up to
+/// floating-point differences in the logits, on the device).</para>
 /// </remarks>
 public sealed class Generator
 {
@@ -29,22 +38,33 @@ public sealed class Generator
     {
         this.model = model;
         this.tokenizer = tokenizer;
+        SampleableVocabSize = Math.Min(model.Config.VocabSize, tokenizer?.VocabSize ?? int.MaxValue);
     }
 
+    /// <summary>Ids below this are sampled: the tokenizer's vocabulary size (at most the model's), else the model's.</summary>
+    public int SampleableVocabSize { get; }
+
     /// <summary>Encodes each prompt exactly as given (no special tokens added) and samples completions.</summary>
-    public IReadOnlyList<GeneratedSample> Generate(IReadOnlyList<string> prompts, SamplingOptions options)
+    public IReadOnlyList<GeneratedSample> Generate(IReadOnlyList<string> prompts, SamplingOptions options, int firstPromptIndex = 0,
+        CancellationToken cancellation = default)
     {
         if (tokenizer is null)
         {
             throw new InvalidOperationException("This generator has no tokenizer; pass token ids instead of text.");
         }
-        return Generate(prompts.Select(tokenizer.Encode).ToArray(), options);
+        return Generate(prompts.Select(tokenizer.Encode).ToArray(), options, firstPromptIndex, cancellation);
     }
 
-    /// <summary>Samples <see cref="SamplingOptions.NumSamples"/> completions per prompt; results are ordered by prompt, then sample.</summary>
-    public IReadOnlyList<GeneratedSample> Generate(IReadOnlyList<IReadOnlyList<int>> prompts, SamplingOptions options)
+    /// <summary>
+    /// Samples <see cref="SamplingOptions.NumSamples"/> completions per prompt; results are ordered by prompt, then sample.
+    /// Prompt p of this call is prompt <paramref name="firstPromptIndex"/> + p of the caller's whole set: that is its
+    /// <see cref="GeneratedSample.PromptIndex"/> and what its random streams are seeded from.
+    /// </summary>
+    public IReadOnlyList<GeneratedSample> Generate(IReadOnlyList<IReadOnlyList<int>> prompts, SamplingOptions options, int firstPromptIndex = 0,
+        CancellationToken cancellation = default)
     {
         options.Validate();
+        ArgumentOutOfRangeException.ThrowIfNegative(firstPromptIndex);
         if (options.StopStrings.Count > 0 && tokenizer is null)
         {
             throw new InvalidOperationException("Stop strings need a tokenizer to decode the text; this generator has none.");
@@ -68,20 +88,24 @@ public sealed class Generator
         var rows = new List<Row>();
         for (int p = 0; p < prompts.Count; p++)
         {
+            int index = firstPromptIndex + p;
             for (int s = 0; s < options.NumSamples; s++)
             {
-                rows.Add(new Row(p, s, prompts[p], new Random(Seeds.Derive(options.Seed, p, s))));
+                rows.Add(new Row(index, s, prompts[p], new Random(Seeds.Derive(options.Seed, index, s))));
             }
         }
+        // Similar lengths together (longest first, ties in prompt order), so a micro-batch pads little.
+        Row[] order = rows.OrderByDescending(r => r.Prompt.Count).ThenBy(r => r.PromptIndex).ThenBy(r => r.SampleIndex).ToArray();
         bool wasTraining = model.training;
         model.eval();
         try
         {
             using (no_grad())
             {
-                foreach (Row[] batch in rows.Chunk(options.MicroBatchSize))
+                foreach (Row[] batch in order.Chunk(options.MicroBatchSize))
                 {
-                    GenerateBatch(batch, options, eos);
+                    cancellation.ThrowIfCancellationRequested();
+                    GenerateBatch(batch, options, eos, cancellation);
                 }
             }
         }
@@ -92,37 +116,38 @@ public sealed class Generator
         return rows.Select(r => new GeneratedSample(r.PromptIndex, r.SampleIndex, [.. r.Tokens], r.Text, [.. r.Logprobs], r.Finish)).ToArray();
     }
 
-    private void GenerateBatch(Row[] rows, SamplingOptions options, HashSet<int> eos)
+    private void GenerateBatch(Row[] rows, SamplingOptions options, HashSet<int> eos, CancellationToken cancellation)
     {
         using var batchScope = NewDisposeScope();
         Parameter first = model.parameters().First();
         Device device = first.device;
         int batch = rows.Length;
-        int promptLength = rows.Max(r => r.Prompt.Count);
 
-        // Left padding: row b's prompt occupies the last Prompt.Count columns.
-        long[] ids = new long[batch * promptLength];
-        long[] maskValues = new long[batch * promptLength];
-        for (int b = 0; b < batch; b++)
-        {
-            int offset = promptLength - rows[b].Prompt.Count;
-            for (int t = 0; t < rows[b].Prompt.Count; t++)
-            {
-                ids[b * promptLength + offset + t] = rows[b].Prompt[t];
-                maskValues[b * promptLength + offset + t] = 1;
-            }
-        }
-        Tensor sequence = tensor(ids, [batch, promptLength], device: device);                // [B, T]
-        Tensor mask = tensor(maskValues, [batch, promptLength], device: device);             // [B, T]
+        // Prefill each distinct prompt once (left-padded), then give each of its samples a copy of its row.
+        Row[] distinct = rows.DistinctBy(r => r.PromptIndex).ToArray();
+        TokenBatch prefill = TokenBatch.Collate(distinct.Select(r => new TokenSequence(r.Prompt, [])).ToArray(),
+            model.Config.PadTokenId ?? 0, PfPpo.Model.Padding.Left, device);
         using KvCache? cache = options.UseKvCache
-            ? new KvCache(model.Config, batch, promptLength + options.MaxNewTokens, device, first.dtype)
+            ? new KvCache(model.Config, distinct.Length, prefill.Length + options.MaxNewTokens, device, first.dtype)
             : null;
-        Tensor logits = LastLogits(sequence, mask, cache);                                   // [B, V]
+        Tensor sequence = prefill.InputIds;                                                       // [U, T]
+        Tensor mask = prefill.AttentionMask;                                                      // [U, T]
+        Tensor logits = LastLogits(sequence, mask, cache);                                       // [U, V]
+        if (distinct.Length < batch)
+        {
+            var slotOf = distinct.Select((r, slot) => (r.PromptIndex, slot)).ToDictionary(x => x.PromptIndex, x => x.slot);
+            Tensor source = tensor(rows.Select(r => (long)slotOf[r.PromptIndex]).ToArray(), device: device);
+            sequence = sequence.index_select(0, source);                                          // [B, T]
+            mask = mask.index_select(0, source);                                                  // [B, T]
+            logits = logits.index_select(0, source);                                              // [B, V]
+            cache?.SelectRows(source);
+        }
 
         int[] active = Enumerable.Range(0, batch).ToArray(); // batch slot -> row
         int maxStop = options.StopStrings.Count == 0 ? 0 : options.StopStrings.Max(s => s.Length);
         for (int step = 0; step < options.MaxNewTokens; step++)
         {
+            cancellation.ThrowIfCancellationRequested();
             using var stepScope = NewDisposeScope();
             double[] uniforms = options.Temperature == 0 ? [] : active.Select(i => 1.0 - rows[i].Random.NextDouble()).ToArray();
             (Tensor chosen, Tensor logprobs) = Choose(logits, options, uniforms);               // [B'], [B']
@@ -146,9 +171,9 @@ public sealed class Generator
                 {
                     int previous = row.Text.Length;
                     row.Text = tokenizer.Decode(row.Tokens);
-                    if (maxStop > 0 && StopIndex(row.Text, options.StopStrings, Math.Max(0, previous - maxStop)) is int cut)
+                    if (StopIndex(row.Text, options.StopStrings, Math.Max(0, previous - maxStop)) is int cut)
                     {
-                        row.Text = row.Text[..cut];
+                        CutAt(row, cut, tokenizer);
                         row.Finish = FinishReason.Stop;
                         continue;
                     }
@@ -197,6 +222,29 @@ public sealed class Generator
         }
     }
 
+    /// <summary>
+    /// Ends <paramref name="row"/> at a stop string that starts at character <paramref name="cut"/> of its decoded text: it
+    /// keeps the shortest prefix of its tokens whose text reaches the cut, and that prefix's text. No token that starts at or
+    /// after the cut is kept. A token that straddles the cut (it begins before the stop string and ends inside or after its
+    /// start, e.g. ")\n" before "\ndef ") is kept whole, because the code before the cut needs it; the text then runs past
+    /// the cut by the rest of that one token (here "\n"), so that the text is always exactly what the tokens decode to.
+    /// </summary>
+    private static void CutAt(Row row, int cut, HfTokenizer tokenizer)
+    {
+        string before = row.Text[..cut];
+        for (int count = 0; count <= row.Tokens.Count; count++)
+        {
+            string text = count == row.Tokens.Count ? row.Text : tokenizer.Decode(row.Tokens[..count]);
+            if (text.Length >= cut && text.StartsWith(before, StringComparison.Ordinal))
+            {
+                row.Tokens.RemoveRange(count, row.Tokens.Count - count);
+                row.Logprobs.RemoveRange(count, row.Logprobs.Count - count);
+                row.Text = text;
+                return;
+            }
+        }
+    }
+
     private static void Replace(ref Tensor current, Tensor next, DisposeScope outer)
     {
         if (ReferenceEquals(current, next))
@@ -216,18 +264,23 @@ public sealed class Generator
         return model.Logits(hidden).to(ScalarType.Float32).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Chooses one token per row from logits [B, V]; returns the tokens [B] (int64) and their log-probabilities [B].</summary>
-    private static (Tensor Tokens, Tensor Logprobs) Choose(Tensor logits, SamplingOptions options, double[] uniforms)
+    /// <summary>
+    /// Chooses one token per row from logits [B, V] among the first <see cref="SampleableVocabSize"/> ids; returns the tokens
+    /// [B] (int64) and their log-probabilities [B] under the distribution they were drawn from (see the class remarks).
+    /// </summary>
+    private (Tensor Tokens, Tensor Logprobs) Choose(Tensor logits, SamplingOptions options, double[] uniforms)
     {
+        if (SampleableVocabSize < logits.shape[^1])
+        {
+            logits = logits.narrow(-1, 0, SampleableVocabSize);                                  // ids beyond the tokenizer's
+        }
         if (options.Temperature == 0)
         {
             Tensor best = logits.argmax(-1);
             return (best, logits.log_softmax(-1).gather(-1, best.unsqueeze(-1)).squeeze(-1));
         }
         long vocab = logits.shape[^1];
-        Tensor scaled = logits / options.Temperature;
-        Tensor logp = scaled.log_softmax(-1);
-        Tensor filtered = scaled;
+        Tensor filtered = logits / options.Temperature;
         if (options.TopK > 0 && options.TopK < vocab)
         {
             Tensor kth = filtered.topk(options.TopK, dim: -1).values[.., ^1..];                // [B, 1]
@@ -244,7 +297,7 @@ public sealed class Generator
         Tensor cdf = filtered.softmax(-1).cumsum(-1);                                           // [B, V]
         Tensor u = tensor(uniforms, device: logits.device).to(ScalarType.Float32).unsqueeze(1) * cdf[.., ^1..];
         Tensor tokens = cdf.lt(u).sum(-1).clamp_max(vocab - 1);                                 // first index with cdf >= u
-        return (tokens, logp.gather(-1, tokens.unsqueeze(-1)).squeeze(-1));
+        return (tokens, filtered.log_softmax(-1).gather(-1, tokens.unsqueeze(-1)).squeeze(-1));
     }
 
     private static int? StopIndex(string text, IReadOnlyList<string> stops, int from)

@@ -212,18 +212,35 @@ public sealed class KvCache : IDisposable
     /// <summary>Marks <paramref name="count"/> more positions as stored; the model calls this after all layers appended.</summary>
     public void Advance(int count) => Length += count;
 
-    /// <summary>Keeps only the given rows (int64 indices), e.g. to drop finished sequences from a batch.</summary>
+    /// <summary>
+    /// Replaces the rows by the given ones (int64 indices into the current rows; an index may repeat): drops finished
+    /// sequences from a batch, or gives each of a prompt's samples its own copy of the prompt's prefilled keys and values.
+    /// Only the stored positions are copied.
+    /// </summary>
     public void SelectRows(Tensor rows)
     {
+        using var scope = NewDisposeScope();
         for (int i = 0; i < keys.Length; i++)
         {
-            Tensor k = keys[i].index_select(0, rows).DetachFromDisposeScope();
-            Tensor v = values[i].index_select(0, rows).DetachFromDisposeScope();
-            keys[i].Dispose();
-            values[i].Dispose();
-            keys[i] = k;
-            values[i] = v;
+            keys[i] = Select(keys[i], rows);
+            values[i] = Select(values[i], rows);
         }
+    }
+
+    private Tensor Select(Tensor buffer, Tensor rows)
+    {
+        long[] shape = [.. buffer.shape];
+        shape[0] = rows.shape[0];
+        Tensor selected = empty(shape, buffer.dtype, buffer.device).DetachFromDisposeScope();
+        if (Length > 0)
+        {
+            using (no_grad())
+            {
+                selected.narrow(2, 0, Length).copy_(buffer.narrow(2, 0, Length).index_select(0, rows));
+            }
+        }
+        buffer.Dispose();
+        return selected;
     }
 
     public void Dispose()
@@ -272,18 +289,37 @@ public sealed class Attention : nn.Module
         {
             (k, v) = cache.Append(layer, k, v);                                               // [B, K, S, D]
         }
-        if (numKvHeads != numHeads)
+        Tensor y;
+        if (numKvHeads == numHeads)
         {
-            // Each key/value head serves numHeads / numKvHeads consecutive query heads (HF repeat_kv).
+            y = mask is null
+                ? F.scaled_dot_product_attention(q, k, v, is_casual: true)
+                : F.scaled_dot_product_attention(q, k, v, mask);                              // [B, H, T, D]
+            y = y.transpose(1, 2);                                                            // [B, T, H, D]
+        }
+        else if (mask is null)
+        {
+            // No past (the model builds a mask whenever there is one): repeat each key/value head for the numHeads /
+            // numKvHeads consecutive query heads it serves (HF repeat_kv) and keep SDPA's fused causal path; the copy is of
+            // this call's own positions only.
             int groups = numHeads / numKvHeads;
             long s = k.shape[2];
             k = k.unsqueeze(2).expand(b, numKvHeads, groups, s, headDim).reshape(b, numHeads, s, headDim);
             v = v.unsqueeze(2).expand(b, numKvHeads, groups, s, headDim).reshape(b, numHeads, s, headDim);
+            y = F.scaled_dot_product_attention(q, k, v, is_casual: true).transpose(1, 2);    // [B, T, H, D]
         }
-        Tensor y = mask is null
-            ? F.scaled_dot_product_attention(q, k, v, is_casual: true)
-            : F.scaled_dot_product_attention(q, k, v, mask);                                  // [B, H, T, D]
-        y = y.transpose(1, 2).reshape(b, t, numHeads * headDim);                             // [B, T, H*D]
+        else
+        {
+            // Grouped queries against the shared key/value heads, without copying the (cached) keys and values: query
+            // head h = kv * groups + g becomes row g * T + t of key/value head kv, so q is [B, K, groups * T, D] against
+            // k, v [B, K, S, D], and the mask [B, 1, T, S] is tiled to [B, 1, groups * T, S]. Only q (T positions) moves.
+            int groups = numHeads / numKvHeads;
+            Tensor grouped = q.view(b, numKvHeads, groups, t, headDim).reshape(b, numKvHeads, groups * t, headDim);
+            Tensor groupedMask = groups == 1 ? mask : mask.repeat(1, 1, groups, 1);
+            y = F.scaled_dot_product_attention(grouped, k, v, groupedMask)                   // [B, K, groups * T, D]
+                .view(b, numKvHeads, groups, t, headDim).permute(0, 3, 1, 2, 4);              // [B, T, K, groups, D]
+        }
+        y = y.reshape(b, t, numHeads * headDim);                                             // [B, T, H*D]
         return o_proj.forward(y).MoveToOuterDisposeScope();                                  // [B, T, C]
     }
 }

@@ -70,12 +70,15 @@ public class GeneratorTests
         Assert.NotEqual(big.Select(s => string.Join(",", s.TokenIds)), other.Select(s => string.Join(",", s.TokenIds)));
     }
 
-    [Fact]
-    public void LogprobsAreOfTheTemperatureScaledDistributionAndTopKOnlyRestrictsTheChoice()
+    [Theory]
+    [InlineData(0.7, 3, 1.0)]
+    [InlineData(1.3, 0, 0.8)]
+    [InlineData(1.0, 5, 0.6)]
+    [InlineData(1.0, 0, 1.0)]
+    public void LogprobsAreOfTheDistributionTheTokenWasDrawnFrom(double temperature, int topK, double topP)
     {
         using var model = TestModels.Create(TestModels.Tiny("llama"));
-        const double temperature = 0.7;
-        var options = new SamplingOptions { Temperature = temperature, TopK = 3, MaxNewTokens = 6, NumSamples = 3, Seed = 5, EosTokenIds = [] };
+        var options = new SamplingOptions { Temperature = temperature, TopK = topK, TopP = topP, MaxNewTokens = 6, NumSamples = 3, Seed = 5, EosTokenIds = [] };
         foreach (GeneratedSample sample in new Generator(model).Generate(Prompts, options))
         {
             long[] ids = [.. Prompts[sample.PromptIndex].Select(i => (long)i), .. sample.TokenIds.Select(i => (long)i)];
@@ -85,13 +88,43 @@ public class GeneratorTests
             int start = Prompts[sample.PromptIndex].Count - 1;
             for (int i = 0; i < sample.TokenIds.Length; i++)
             {
-                Tensor step = logits[start + i];
-                float expected = (step / temperature).log_softmax(-1)[sample.TokenIds[i]].item<float>();
-                Assert.True(Math.Abs(expected - sample.Logprobs[i]) < 1e-5, $"logprob {sample.Logprobs[i]} vs {expected}");
-                long[] top3 = step.topk(3).indexes.data<long>().ToArray();
-                Assert.Contains(sample.TokenIds[i], top3.Select(t => (int)t));
+                // Reference, in doubles: softmax(logits / T), keep the top k, then the smallest head reaching top_p, renormalise.
+                double[] scaled = logits[start + i].data<float>().Select(l => l / temperature).ToArray();
+                double max = scaled.Max();
+                double[] p = scaled.Select(l => Math.Exp(l - max)).ToArray();
+                int[] ranked = Enumerable.Range(0, p.Length).OrderByDescending(j => p[j]).ToArray();
+                var kept = new HashSet<int>();
+                double total = p.Sum(), mass = 0;
+                foreach (int j in ranked.Take(topK > 0 ? topK : p.Length))
+                {
+                    kept.Add(j);
+                    mass += p[j];
+                }
+                double keptMass = 0;
+                var nucleus = new HashSet<int>();
+                foreach (int j in ranked.Where(kept.Contains))
+                {
+                    if (keptMass / mass >= topP)
+                    {
+                        break;
+                    }
+                    nucleus.Add(j);
+                    keptMass += p[j];
+                }
+                int token = sample.TokenIds[i];
+                Assert.Contains(token, nucleus);
+                double expected = Math.Log(p[token] / keptMass);
+                Assert.True(Math.Abs(expected - sample.Logprobs[i]) < 1e-4, $"logprob {sample.Logprobs[i]} vs {expected} (total {total})");
             }
         }
+    }
+
+    [Fact]
+    public void TopKOfOneReportsCertainty()
+    {
+        using var model = TestModels.Create(TestModels.Tiny("qwen2"));
+        var samples = new Generator(model).Generate(Prompts, new SamplingOptions { Temperature = 1, TopK = 1, MaxNewTokens = 5, NumSamples = 2, EosTokenIds = [] });
+        Assert.All(samples.SelectMany(s => s.Logprobs), l => Assert.True(Math.Abs(l) < 1e-6));
     }
 
     [Fact]
@@ -128,12 +161,14 @@ public class GeneratorTests
             {
                 Temperature = 1, MaxNewTokens = 8, NumSamples = 2, StopStrings = ["de", "ab"], EosTokenIds = [],
             });
+            // No token of the stop string, nor any after it, is kept: the tokens are exactly the text's.
             Assert.Equal(["bc", "bc", "xyz", "xyz", "", ""], stopped.Select(s => s.Text));
-            Assert.Equal([Id('b'), Id('c'), Id('d'), Id('e')], stopped[0].TokenIds);
-            Assert.Equal([Id('x'), Id('y'), Id('z'), Id('a'), Id('b')], stopped[2].TokenIds);
-            Assert.Equal([Id('a'), Id('b')], stopped[4].TokenIds);
+            Assert.Equal([Id('b'), Id('c')], stopped[0].TokenIds);
+            Assert.Equal([Id('x'), Id('y'), Id('z')], stopped[2].TokenIds);
+            Assert.Empty(stopped[4].TokenIds);
             Assert.All(stopped, s => Assert.Equal(FinishReason.Stop, s.FinishReason));
             Assert.All(stopped, s => Assert.Equal(s.TokenIds.Length, s.Logprobs.Length));
+            Assert.All(stopped, s => Assert.Equal(s.Text, tokenizer.Decode(s.TokenIds)));
         }
     }
 
@@ -160,37 +195,55 @@ public class GeneratorTests
         Assert.Throws<InvalidOperationException>(() => generator.Generate(Prompts, new SamplingOptions { StopStrings = ["x"] }));
     }
 
-    /// <summary>
-    /// A model whose next token depends only on the current one: with all layer weights zero the residual stream is the
-    /// embedding, so lm_head can map the letter a..z to its successor (z to a) with near certainty.
-    /// </summary>
+    [Fact]
+    public void IdsOfAPaddedVocabularyAreNeverSampled()
+    {
+        HfTokenizer tokenizer = TokenizerFixture.Qwen2().Load();
+        int padded = (tokenizer.VocabSize + 63) / 64 * 64 + 64; // as init-model pads, and then some
+        int Id(char c) => tokenizer.TokenToId(c.ToString())!.Value;
+        using CausalLM model = ChainModels.Create(tokenizer, ChainModels.Alphabet(tokenizer), padded, favouredId: padded - 1);
+        var greedy = new SamplingOptions { Temperature = 0, MaxNewTokens = 5, EosTokenIds = [] };
+        var sampled = new SamplingOptions { Temperature = 2, MaxNewTokens = 5, NumSamples = 8, Seed = 3, EosTokenIds = [] };
+
+        // The model itself prefers the padding id: a generator without a tokenizer (all model ids valid) picks it.
+        Assert.Equal(padded - 1, new Generator(model).Generate([[Id('a')]], greedy)[0].TokenIds[0]);
+
+        var generator = new Generator(model, tokenizer);
+        Assert.Equal(tokenizer.VocabSize, generator.SampleableVocabSize);
+        Assert.Equal("bcdef", generator.Generate(["a"], greedy)[0].Text);
+        Assert.All(generator.Generate(["a", "q"], sampled).SelectMany(s => s.TokenIds), t => Assert.InRange(t, 0, tokenizer.VocabSize - 1));
+        // Logprobs are of the distribution over the real vocabulary: the chain's successor is near certain there.
+        Assert.All(generator.Generate(["a"], greedy)[0].Logprobs, l => Assert.True(l > -1e-3));
+    }
+
+    [Fact]
+    public void AStopStringInsideATokenKeepsThatTokenWholeAndNothingAfterIt()
+    {
+        HfTokenizer tokenizer = TokenizerFixture.Qwen2().Merge("c", "d").Load();
+        int Id(string t) => tokenizer.TokenToId(t)!.Value;
+        // a -> b -> cd -> e -> f -> g: the stop string "de" starts inside the token "cd".
+        (int, int)[] links = [(Id("a"), Id("b")), (Id("b"), Id("cd")), (Id("cd"), Id("e")), (Id("e"), Id("f")), (Id("f"), Id("g"))];
+        using CausalLM model = ChainModels.Create(tokenizer, links, 320);
+        var generator = new Generator(model, tokenizer);
+        var options = new SamplingOptions { Temperature = 0, MaxNewTokens = 8, EosTokenIds = [] };
+
+        Assert.Equal([Id("b"), Id("cd"), Id("e"), Id("f"), Id("g")], generator.Generate(["a"], options with { MaxNewTokens = 5 })[0].TokenIds);
+        GeneratedSample straddled = generator.Generate(["a"], options with { StopStrings = ["de"] })[0];
+        Assert.Equal(FinishReason.Stop, straddled.FinishReason);
+        Assert.Equal([Id("b"), Id("cd")], straddled.TokenIds); // "e" completed the stop string: dropped; "cd" straddles: kept
+        Assert.Equal("bcd", straddled.Text);                   // runs one character past the cut, exactly the tokens' text
+        Assert.Equal(2, straddled.Logprobs.Length);
+
+        GeneratedSample onBoundary = generator.Generate(["a"], options with { StopStrings = ["ef"] })[0];
+        Assert.Equal([Id("b"), Id("cd")], onBoundary.TokenIds);
+        Assert.Equal("bcd", onBoundary.Text);
+        Assert.Equal(tokenizer.Decode(onBoundary.TokenIds), onBoundary.Text);
+    }
+
+    /// <summary>The chain model of <see cref="ChainModels"/> over the letters a..z (z to a).</summary>
     private static (CausalLM, HfTokenizer) ChainModel()
     {
         HfTokenizer tokenizer = TokenizerFixture.Qwen2().Load();
-        var model = new CausalLM(TestModels.Tiny("qwen2") with { VocabSize = 320, EosTokenIds = [] });
-        using var scope = NewDisposeScope();
-        using var _ = no_grad();
-        foreach ((string name, var parameter) in model.named_parameters())
-        {
-            if (name.EndsWith("norm.weight", StringComparison.Ordinal))
-            {
-                parameter.fill_(1.0);
-            }
-            else
-            {
-                parameter.zero_();
-            }
-        }
-        var state = model.state_dict();
-        Tensor embed = state["model.embed_tokens.weight"], head = state["lm_head.weight"];
-        for (int i = 0; i < 26; i++)
-        {
-            int letter = tokenizer.TokenToId(((char)('a' + i)).ToString())!.Value;
-            int next = tokenizer.TokenToId(((char)('a' + (i + 1) % 26)).ToString())!.Value;
-            embed[letter, i] = tensor(1.0f);
-            head[next, i] = tensor(10.0f);
-        }
-        model.eval();
-        return (model, tokenizer);
+        return (ChainModels.Create(tokenizer, ChainModels.Alphabet(tokenizer), 320), tokenizer);
     }
 }
