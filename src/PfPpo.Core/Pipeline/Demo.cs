@@ -121,7 +121,11 @@ public static class Demo
             HfTokenizer tok = HfTokenizer.Load(Path.Combine(runner.StageDirectory("sft"), HfCheckpoint.TokenizerFile));
             await using Scorer scorer = await Scorer.CreateAsync(new ScorerOptions(settings.Workers), stage.Cancellation);
             await scorer.CalibrateAsync(problems, stage.Cancellation);
-            var greedyOptions = new EvalOptions { NumSamples = 1, Temperature = 0, MaxNewTokens = settings.MaxNewTokens, Seed = settings.Seed, Ks = [1] };
+            var greedyOptions = new EvalOptions
+            {
+                NumSamples = 1, Temperature = 0, MaxNewTokens = settings.MaxNewTokens, Seed = settings.Seed, Ks = [1],
+                EosTokenIds = HfCheckpoint.LoadEosTokenIds(runner.StageDirectory("sft")),
+            };
             EvalReport greedy = await ModelEvaluator.RunAsync(model, tok, problems, greedyOptions, scorer,
                 new SynchronousProgress<EvalProgress>(p => stage.Progress.Report((0.2 * p.Scored / p.Total, $"greedy {p.Scored}/{p.Total}"))), stage.Cancellation);
             int[] ks = new[] { 1, settings.Samples }.Distinct().ToArray();
