@@ -15,34 +15,31 @@ public static class EvalCommand
     public static Command Create()
     {
         var defaults = new EvalOptions();
-        var model = new Option<string>("--model") { Description = "Hugging Face checkpoint directory (with tokenizer.json).", Required = true };
+        var shared = ModelOptions.Create(model: "Hugging Face checkpoint directory (with tokenizer.json).", seed: "Sampling seed.");
         var problems = new Option<string>("--problems") { Description = "Problems jsonl: HumanEval, MBPP, LeetCode, EvalPlus or PfPpo tasks (as for pfppo score).", Required = true };
-        var n = new Option<int>("--n") { Description = "Samples per problem.", DefaultValueFactory = _ => 1 };
+        var n = new Option<int>("--n") { Description = "Samples per problem.", DefaultValueFactory = _ => 1 }.InRange(1, 100_000);
         var temperature = new Option<double?>("--temperature") { Description = "Sampling temperature; 0 is greedy (default: 0 for --n 1, else 1.0)." };
-        var topP = new Option<double>("--top-p") { Description = "Nucleus sampling threshold.", DefaultValueFactory = _ => defaults.TopP };
-        var topK = new Option<int>("--top-k") { Description = "Sample among the k most likely tokens (0: all).", DefaultValueFactory = _ => defaults.TopK };
+        var topP = new Option<double>("--top-p") { Description = "Nucleus sampling threshold.", DefaultValueFactory = _ => defaults.TopP }.InRange(0, 1, minInclusive: false);
+        var topK = new Option<int>("--top-k") { Description = "Sample among the k most likely tokens (0: all).", DefaultValueFactory = _ => defaults.TopK }.InRange(0);
         var ks = new Option<string?>("--k") { Description = "pass@k values, e.g. 1,4 (default: 1 and --n)." };
         var output = new Option<string?>("--out") { Description = "Per-sample results jsonl (completion, status, tests passed, ...), in problem then sample order." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of a table." };
-        var maxNewTokens = new Option<int>("--max-new-tokens") { Description = "Longest completion.", DefaultValueFactory = _ => defaults.MaxNewTokens };
-        var seed = new Option<long>("--seed") { Description = "Sampling seed.", DefaultValueFactory = _ => 0L };
-        var batchSize = new Option<int>("--batch-size") { Description = "Rows per generation micro-batch.", DefaultValueFactory = _ => defaults.MicroBatchSize };
-        var limit = new Option<int?>("--limit") { Description = "Evaluate only the first N problems." };
+        var maxNewTokens = new Option<int>("--max-new-tokens") { Description = "Longest completion.", DefaultValueFactory = _ => defaults.MaxNewTokens }.InRange(1, 1 << 20);
+        var batchSize = new Option<int>("--batch-size") { Description = "Rows per generation micro-batch.", DefaultValueFactory = _ => defaults.MicroBatchSize }.InRange(1, 65_536);
+        var limit = new Option<int?>("--limit") { Description = "Evaluate only the first N problems." }.InRange(1);
         var challenge = new Option<bool>("--challenge-tests") { Description = "MBPP: also run challenge_test_list." };
         var workers = new Option<int>("--workers") { Description = "Sandbox workers (0: one per core).", DefaultValueFactory = _ => 0 };
-        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
-        var dtype = new Option<string>("--dtype") { Description = "Compute dtype: fp32, bf16 or fp16.", DefaultValueFactory = _ => "fp32" };
-        var threads = new Option<int?>("--threads") { Description = "CPU threads (default: all cores)." };
 
         var command = new Command("eval", "Generate with a model and score in the sandbox: greedy pass@1 by default, sampled pass@k with --n and --temperature.");
-        foreach (Option option in new Option[] { model, problems, n, temperature, topP, topK, ks, output, json, maxNewTokens, seed,
-                     batchSize, limit, challenge, workers, device, dtype, threads })
+        shared.AddTo(command);
+        foreach (Option option in new Option[] { problems, n, temperature, topP, topK, ks, output, json, maxNewTokens, batchSize, limit,
+                     challenge, workers })
         {
             command.Options.Add(option);
         }
         command.SetAction((parse, cancellation) => UserErrors.RunAsync(async () =>
         {
-            TorchRuntime.Initialize(parse.GetValue(threads));
+            ResolvedModelOptions common = shared.Resolve(parse);
             int samples = parse.GetValue(n);
             if (samples < 1)
             {
@@ -61,17 +58,16 @@ public static class EvalCommand
             var options = new EvalOptions
             {
                 NumSamples = samples, Temperature = temp, TopP = parse.GetValue(topP), TopK = parse.GetValue(topK), Ks = kValues,
-                MaxNewTokens = parse.GetValue(maxNewTokens), Seed = parse.GetValue(seed), MicroBatchSize = parse.GetValue(batchSize),
-                EosTokenIds = HfCheckpoint.LoadEosTokenIds(parse.GetValue(model)!), // the ids pfppo generate stops on
+                MaxNewTokens = parse.GetValue(maxNewTokens), Seed = common.Seed, MicroBatchSize = parse.GetValue(batchSize),
+                EosTokenIds = HfCheckpoint.LoadEosTokenIds(common.Model!), // the ids pfppo generate stops on
             };
             IReadOnlyList<Problem> set = ProblemSet.Load(parse.GetValue(problems)!, parse.GetValue(challenge)).Problems;
             if (parse.GetValue(limit) is int max)
             {
                 set = set.Take(Math.Max(0, max)).ToArray();
             }
-            string modelDir = parse.GetValue(model)!;
-            using CausalLM lm = HfCheckpoint.LoadCausalLM(modelDir, TorchRuntime.ParseDevice(parse.GetValue(device)!),
-                TorchRuntime.ParseDType(parse.GetValue(dtype)!));
+            string modelDir = common.Model!;
+            using CausalLM lm = HfCheckpoint.LoadCausalLM(modelDir, common.Device, common.DType);
             lm.eval();
             HfTokenizer tokenizer = HfTokenizer.Load(Path.Combine(modelDir, HfCheckpoint.TokenizerFile));
 

@@ -14,30 +14,27 @@ public static class GenerateCommand
     public static Command Create()
     {
         var defaults = new SamplingOptions();
-        var model = new Option<string>("--model") { Description = "Hugging Face checkpoint directory (with tokenizer.json).", Required = true };
+        var shared = ModelOptions.Create(model: "Hugging Face checkpoint directory (with tokenizer.json).", seed: "Random seed.");
         var prompt = new Option<string>("--prompt") { Description = "Prompt text, encoded exactly as given (no BOS or chat template added).", Required = true };
-        var maxNewTokens = new Option<int>("--max-new-tokens") { Description = "Most tokens generated per sample.", DefaultValueFactory = _ => defaults.MaxNewTokens };
-        var temperature = new Option<double>("--temperature") { Description = "Sampling temperature; 0 is greedy.", DefaultValueFactory = _ => defaults.Temperature };
-        var topP = new Option<double>("--top-p") { Description = "Nucleus sampling threshold (1 = off).", DefaultValueFactory = _ => defaults.TopP };
-        var topK = new Option<int>("--top-k") { Description = "Sample among the K most likely tokens (0 = off).", DefaultValueFactory = _ => defaults.TopK };
-        var samples = new Option<int>("--n") { Description = "Samples to draw.", DefaultValueFactory = _ => 1 };
-        var seed = new Option<long>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 0L };
+        var maxNewTokens = new Option<int>("--max-new-tokens") { Description = "Most tokens generated per sample.", DefaultValueFactory = _ => defaults.MaxNewTokens }.InRange(1, 1 << 20);
+        var temperature = new Option<double>("--temperature") { Description = "Sampling temperature; 0 is greedy.", DefaultValueFactory = _ => defaults.Temperature }.InRange(0, 100);
+        var topP = new Option<double>("--top-p") { Description = "Nucleus sampling threshold (1 = off).", DefaultValueFactory = _ => defaults.TopP }.InRange(0, 1, minInclusive: false);
+        var topK = new Option<int>("--top-k") { Description = "Sample among the K most likely tokens (0 = off).", DefaultValueFactory = _ => defaults.TopK }.InRange(0);
+        var samples = new Option<int>("--n") { Description = "Samples to draw.", DefaultValueFactory = _ => 1 }.InRange(1, 100_000);
         var stop = new Option<string[]>("--stop") { Description = "Stop string (repeatable); the text is cut before it." };
         var json = new Option<bool>("--json") { Description = "Print {\"completions\", \"token_ids\", \"logprobs\", \"finish_reasons\"} as one JSON object." };
-        var batchSize = new Option<int>("--batch-size") { Description = "Samples decoded together.", DefaultValueFactory = _ => defaults.MicroBatchSize };
-        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
-        var dtype = new Option<string>("--dtype") { Description = "Compute dtype: fp32, bf16 or fp16.", DefaultValueFactory = _ => "fp32" };
-        var threads = new Option<int?>("--threads") { Description = "CPU threads (default: all cores)." };
+        var batchSize = new Option<int>("--batch-size") { Description = "Samples decoded together.", DefaultValueFactory = _ => defaults.MicroBatchSize }.InRange(1, 65_536);
 
         var command = new Command("generate", "Sample completions of a prompt (greedy, temperature, top-p, top-k) with the KV cache.");
-        foreach (Option option in new Option[] { model, prompt, maxNewTokens, temperature, topP, topK, samples, seed, stop, json, batchSize, device, dtype, threads })
+        shared.AddTo(command);
+        foreach (Option option in new Option[] { prompt, maxNewTokens, temperature, topP, topK, samples, stop, json, batchSize })
         {
             command.Options.Add(option);
         }
         command.SetAction(parse => UserErrors.Run(() =>
         {
-            TorchRuntime.Initialize(parse.GetValue(threads));
-            string dir = parse.GetValue(model)!;
+            ResolvedModelOptions common = shared.Resolve(parse);
+            string dir = common.Model!;
             var options = new SamplingOptions
             {
                 MaxNewTokens = parse.GetValue(maxNewTokens),
@@ -45,14 +42,14 @@ public static class GenerateCommand
                 TopP = parse.GetValue(topP),
                 TopK = parse.GetValue(topK),
                 NumSamples = parse.GetValue(samples),
-                Seed = parse.GetValue(seed),
+                Seed = common.Seed,
                 StopStrings = parse.GetValue(stop) ?? [],
                 EosTokenIds = HfCheckpoint.LoadEosTokenIds(dir),
                 MicroBatchSize = parse.GetValue(batchSize),
             };
             options.Validate();
             var tokenizer = HfTokenizer.Load(Path.Combine(dir, HfCheckpoint.TokenizerFile));
-            using var lm = HfCheckpoint.LoadCausalLM(dir, TorchRuntime.ParseDevice(parse.GetValue(device)!), TorchRuntime.ParseDType(parse.GetValue(dtype)!));
+            using var lm = HfCheckpoint.LoadCausalLM(dir, common.Device, common.DType);
             IReadOnlyList<GeneratedSample> results = new Generator(lm, tokenizer).Generate([parse.GetValue(prompt)!], options);
             if (parse.GetValue(json))
             {

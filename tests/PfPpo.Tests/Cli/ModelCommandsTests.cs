@@ -84,7 +84,7 @@ public class ModelCommandsTests
         string dir = InitModel("qwen2");
         var badTemperature = CliRunner.Run("generate", "--model", dir, "--prompt", "x", "--temperature", "-2");
         Assert.NotEqual(0, badTemperature.ExitCode);
-        Assert.Contains("Temperature", badTemperature.StdErr);
+        Assert.Contains("--temperature must be a finite number in [0, 100], got -2", badTemperature.StdErr); // the flag, not a property
 
         File.WriteAllText(Path.Combine(dir, "model.safetensors"), "garbage");
         var corrupt = CliRunner.Run("generate", "--model", dir, "--prompt", "x");
