@@ -6,7 +6,8 @@ namespace PfPpo.Evaluation;
 
 /// <summary>
 /// Renders values the way Python's <c>repr()</c> prints them, for verdict messages: plain JSON (expected outputs) and
-/// the worker's type-tagged values (what a candidate returned). Display only; comparisons are <see cref="OutputComparer"/>'s.
+/// the worker's type-tagged values (what a candidate returned). The one repr implementation of PfPpo: the task
+/// generator's literals (<c>PfPpo.Tasks.PyValue</c>) are written through it too. Comparisons are <see cref="OutputComparer"/>'s.
 /// </summary>
 public static class PythonRepr
 {
@@ -111,6 +112,8 @@ public static class PythonRepr
     }
 
     /// <summary>A str literal quoted as repr() quotes it (single quotes unless the text has ' and no ").</summary>
+    public static string String(string text) => Build(b => AppendString(b, text));
+
     private static void AppendString(StringBuilder b, string text)
     {
         char quote = text.Contains('\'') && !text.Contains('"') ? '"' : '\'';

@@ -1,8 +1,7 @@
 using System.Buffers;
 using System.Collections;
-using System.Globalization;
-using System.Text;
 using System.Text.Json;
+using PfPpo.Evaluation;
 
 namespace PfPpo.Tasks;
 
@@ -28,45 +27,18 @@ public static class PyValue
         return document.RootElement.Clone();
     }
 
-    /// <summary>The Python literal for a JSON value, as <c>repr()</c> would print it (lists, dicts, str, int, bool, None).</summary>
+    /// <summary>The Python literal for a task value (lists, dicts, str, int, bool, None), as <c>repr()</c> would print it.</summary>
     public static string ToPython(JsonElement value)
     {
-        var builder = new StringBuilder();
-        AppendPython(builder, value);
-        return builder.ToString();
+        RequireTaskValue(value);
+        return PythonRepr.FromJson(value);
     }
 
-    /// <summary>A Python string literal for <paramref name="text"/>, quoted the way <c>repr()</c> quotes it.</summary>
+    /// <summary>A Python string literal for <paramref name="text"/> (printable ASCII, as every task string is), quoted the way <c>repr()</c> quotes it.</summary>
     public static string Repr(string text)
     {
-        char quote = text.Contains('\'') && !text.Contains('"') ? '"' : '\'';
-        var builder = new StringBuilder(text.Length + 2);
-        builder.Append(quote);
-        foreach (char c in text)
-        {
-            switch (c)
-            {
-                case '\\': builder.Append(@"\\"); break;
-                case '\n': builder.Append(@"\n"); break;
-                case '\r': builder.Append(@"\r"); break;
-                case '\t': builder.Append(@"\t"); break;
-                default:
-                    if (c == quote)
-                    {
-                        builder.Append('\\').Append(c);
-                    }
-                    else if (c < ' ' || c > '~')
-                    {
-                        throw new ArgumentException($"task strings are printable ASCII; got U+{(int)c:X4} in {text}", nameof(text));
-                    }
-                    else
-                    {
-                        builder.Append(c);
-                    }
-                    break;
-            }
-        }
-        return builder.Append(quote).ToString();
+        RequirePrintableAscii(text);
+        return PythonRepr.String(text);
     }
 
     private static void Write(Utf8JsonWriter writer, object? value)
@@ -101,50 +73,46 @@ public static class PyValue
         }
     }
 
-    private static void AppendPython(StringBuilder builder, JsonElement value)
+    /// <summary>Task values are integers, printable-ASCII strings, booleans, None, lists and dicts with string keys.</summary>
+    private static void RequireTaskValue(JsonElement value)
     {
         switch (value.ValueKind)
         {
-            case JsonValueKind.Null: builder.Append("None"); break;
-            case JsonValueKind.True: builder.Append("True"); break;
-            case JsonValueKind.False: builder.Append("False"); break;
-            case JsonValueKind.String: builder.Append(Repr(value.GetString()!)); break;
+            case JsonValueKind.Null or JsonValueKind.True or JsonValueKind.False:
+                break;
+            case JsonValueKind.String:
+                RequirePrintableAscii(value.GetString()!);
+                break;
+            case JsonValueKind.Number when !value.TryGetInt64(out _):
+                throw new ArgumentException($"task values are integers, not {value.GetRawText()}", nameof(value));
             case JsonValueKind.Number:
-                builder.Append(value.TryGetInt64(out long integer)
-                    ? integer.ToString(CultureInfo.InvariantCulture)
-                    : throw new ArgumentException($"task values are integers, not {value.GetRawText()}", nameof(value)));
                 break;
             case JsonValueKind.Array:
-                builder.Append('[');
-                bool firstItem = true;
                 foreach (JsonElement item in value.EnumerateArray())
                 {
-                    if (!firstItem)
-                    {
-                        builder.Append(", ");
-                    }
-                    firstItem = false;
-                    AppendPython(builder, item);
+                    RequireTaskValue(item);
                 }
-                builder.Append(']');
                 break;
             case JsonValueKind.Object:
-                builder.Append('{');
-                bool firstProperty = true;
                 foreach (JsonProperty property in value.EnumerateObject())
                 {
-                    if (!firstProperty)
-                    {
-                        builder.Append(", ");
-                    }
-                    firstProperty = false;
-                    builder.Append(Repr(property.Name)).Append(": ");
-                    AppendPython(builder, property.Value);
+                    RequirePrintableAscii(property.Name);
+                    RequireTaskValue(property.Value);
                 }
-                builder.Append('}');
                 break;
             default:
                 throw new ArgumentException($"not a task value: {value.ValueKind}", nameof(value));
+        }
+    }
+
+    private static void RequirePrintableAscii(string text)
+    {
+        foreach (char c in text)
+        {
+            if ((c < ' ' && c is not ('\n' or '\r' or '\t')) || c > '~')
+            {
+                throw new ArgumentException($"task strings are printable ASCII; got U+{(int)c:X4} in {text}", nameof(text));
+            }
         }
     }
 }
