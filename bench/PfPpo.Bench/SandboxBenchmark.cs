@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using System.Text.Json;
-using PfPpo.Evaluation;
+using PfPpo.Benchmarks;
 using PfPpo.Sandbox;
+using PfPpo.Scoring;
 
 namespace PfPpo.Bench;
 

@@ -1,4 +1,3 @@
-using System.CommandLine;
 using PfPpo.Cli;
 
 return Cli.Build().Parse(args).Invoke();

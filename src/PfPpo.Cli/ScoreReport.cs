@@ -1,7 +1,8 @@
-using PfPpo.IO;
 using System.Text.Json;
 using PfPpo.Evaluation;
+using PfPpo.IO;
 using PfPpo.Sandbox;
+using PfPpo.Scoring;
 using Spectre.Console;
 
 namespace PfPpo.Cli;

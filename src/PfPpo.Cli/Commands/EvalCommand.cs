@@ -1,9 +1,11 @@
 using System.CommandLine;
 using System.Globalization;
+using PfPpo.Benchmarks;
 using PfPpo.Checkpoints;
 using PfPpo.Evaluation;
 using PfPpo.Model;
 using PfPpo.Runtime;
+using PfPpo.Scoring;
 using PfPpo.Tokenization;
 using Spectre.Console;
 

@@ -3,7 +3,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using PfPpo.Checkpoints;
 using PfPpo.Generation;
-using PfPpo.Runtime;
 using PfPpo.Tokenization;
 
 namespace PfPpo.Cli.Commands;

@@ -1,9 +1,9 @@
 using System.CommandLine;
-using System.Globalization;
 using System.Text.Json;
-using PfPpo.Evaluation;
+using PfPpo.Benchmarks;
 using PfPpo.IO;
 using PfPpo.Sandbox;
+using PfPpo.Scoring;
 using Spectre.Console;
 
 namespace PfPpo.Cli.Commands;

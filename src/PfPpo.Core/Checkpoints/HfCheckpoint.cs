@@ -2,7 +2,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using PfPpo.IO;
 using PfPpo.Model;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace PfPpo.Checkpoints;

@@ -1,7 +1,9 @@
+using PfPpo.Benchmarks;
 using PfPpo.Generation;
 using PfPpo.Model;
 using PfPpo.Rollouts;
 using PfPpo.Runtime;
+using PfPpo.Scoring;
 using PfPpo.Tokenization;
 
 namespace PfPpo.Evaluation;

@@ -4,7 +4,6 @@
 //   model.layers.{i}.input_layernorm.weight, model.layers.{i}.post_attention_layernorm.weight, model.norm.weight, lm_head.weight | score.weight.
 // Shapes: B batch, T new tokens, S = past + T key positions, C hidden_size, H query heads, K key/value heads, D head_dim, V vocab.
 #pragma warning disable IDE1006 // snake_case field names are the Hugging Face weight names.
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;

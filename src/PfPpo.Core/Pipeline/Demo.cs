@@ -1,14 +1,16 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using PfPpo.Benchmarks;
 using PfPpo.Checkpoints;
 using PfPpo.Evaluation;
 using PfPpo.IO;
 using PfPpo.Model;
 using PfPpo.Runtime;
+using PfPpo.Scoring;
+using PfPpo.Sft;
 using PfPpo.Tasks;
 using PfPpo.Tokenization;
-using PfPpo.Sft;
 using PfPpo.Training;
 using static TorchSharp.torch;
 

@@ -1,7 +1,8 @@
 using System.Diagnostics;
-using PfPpo.Evaluation;
+using PfPpo.Benchmarks;
 using PfPpo.Generation;
 using PfPpo.Model;
+using PfPpo.Scoring;
 using PfPpo.Tokenization;
 
 namespace PfPpo.Rollouts;

@@ -1,4 +1,5 @@
-using PfPpo.Evaluation;
+using PfPpo.Benchmarks;
+using PfPpo.Scoring;
 
 namespace PfPpo.Tasks;
 

@@ -1,4 +1,3 @@
-using static PfPpo.Tasks.PyMath;
 
 namespace PfPpo.Tasks;
 

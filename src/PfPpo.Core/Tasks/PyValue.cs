@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Collections;
 using System.Text.Json;
 using PfPpo.Evaluation;
+using PfPpo.Scoring;
 
 namespace PfPpo.Tasks;
 

@@ -1,5 +1,5 @@
 using System.Text;
-using PfPpo.Evaluation;
+using PfPpo.Benchmarks;
 using PfPpo.Runtime;
 
 namespace PfPpo.Tasks;

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
-using PfPpo.Evaluation;
+using PfPpo.Benchmarks;
 using PfPpo.IO;
 
 namespace PfPpo.Tasks;

@@ -1,5 +1,4 @@
 using PfPpo.Model;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace PfPpo.Training;

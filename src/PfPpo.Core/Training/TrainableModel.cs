@@ -3,7 +3,6 @@ using System.Text.Json.Serialization;
 using PfPpo.Checkpoints;
 using PfPpo.IO;
 using PfPpo.Model;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

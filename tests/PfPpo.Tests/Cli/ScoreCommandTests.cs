@@ -1,5 +1,5 @@
 using System.Text.Json;
-using PfPpo.Tests.Evaluation;
+using PfPpo.Tests.Benchmarks;
 
 namespace PfPpo.Tests.Cli;
 

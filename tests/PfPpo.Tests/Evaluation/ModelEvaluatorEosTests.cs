@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using PfPpo.Checkpoints;
 using PfPpo.Model;
+using PfPpo.Tests.Benchmarks;
 using PfPpo.Tests.Cli;
 using PfPpo.Tests.Generation;
 using PfPpo.Tests.Model;

@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
 using PfPpo.Model;
 using PfPpo.Pipeline;
-using PfPpo.Tests.Model;
 using static TorchSharp.torch;
 
 namespace PfPpo.Tests.Pipeline;

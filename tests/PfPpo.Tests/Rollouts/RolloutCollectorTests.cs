@@ -1,9 +1,10 @@
-using PfPpo.Evaluation;
+using PfPpo.Benchmarks;
 using PfPpo.Generation;
 using PfPpo.Model;
 using PfPpo.Rollouts;
 using PfPpo.Runtime;
-using PfPpo.Tests.Evaluation;
+using PfPpo.Scoring;
+using PfPpo.Tests.Benchmarks;
 using PfPpo.Tests.Model;
 using PfPpo.Tests.Sandbox;
 using PfPpo.Tests.Tokenization;

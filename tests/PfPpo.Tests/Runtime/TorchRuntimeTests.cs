@@ -1,5 +1,4 @@
 using PfPpo.Runtime;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace PfPpo.Tests.Runtime;

@@ -1,7 +1,9 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
-using PfPpo.Evaluation;
+using PfPpo.Benchmarks;
+using PfPpo.Scoring;
+using PfPpo.Tests.Benchmarks;
 
 namespace PfPpo.Tests.Sandbox;
 
@@ -203,7 +205,7 @@ public class HostileProgramTests(SandboxFixture fixture)
     [InlineData("from unittest.mock import ANY\ndef similar_elements(a, b):\n    return ANY\n")]
     public async Task AlwaysEqualObjectsFailMbppAsserts(string program)
     {
-        var mbpp = ProblemSet.Load(Path.Combine(AppContext.BaseDirectory, "Evaluation", "Data", "mbpp.jsonl")).Find("2")!;
+        var mbpp = ProblemSet.Load(TestData.PathOf("mbpp.jsonl")).Find("2")!;
         var result = await fixture.Scorer.ScoreOneAsync(new ScoreRequest(mbpp, program, SampleKind.Solution));
         AssertContained(result, SampleStatus.Failed);
         Assert.Equal(0, result.TestsPassed);
@@ -212,7 +214,7 @@ public class HostileProgramTests(SandboxFixture fixture)
     [Fact]
     public async Task AlwaysEqualObjectsFailLeetCodeContestAsserts()
     {
-        var contest = ProblemSet.Load(Path.Combine(AppContext.BaseDirectory, "Evaluation", "Data", "leetcode-contest.jsonl")).Problems[0];
+        var contest = ProblemSet.Load(TestData.PathOf("leetcode-contest.jsonl")).Problems[0];
         // The prompt ends with the method body's indentation, so the completion's first line is not indented.
         var result = await fixture.Scorer.ScoreOneAsync(new ScoreRequest(contest,
             "class Any:\n            def __eq__(self, other):\n                return True\n        return Any()\n"));

@@ -1,5 +1,6 @@
 using PfPpo.Evaluation;
 using PfPpo.Sandbox;
+using PfPpo.Scoring;
 
 namespace PfPpo.Tests.Sandbox;
 

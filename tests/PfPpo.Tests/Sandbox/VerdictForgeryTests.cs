@@ -1,6 +1,7 @@
 using System.Text.Json;
-using PfPpo.Evaluation;
+using PfPpo.Benchmarks;
 using PfPpo.Sandbox;
+using PfPpo.Scoring;
 
 namespace PfPpo.Tests.Sandbox;
 

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
-using PfPpo.Evaluation;
+using PfPpo.Benchmarks;
+using PfPpo.Scoring;
 using PfPpo.Tasks;
 
 namespace PfPpo.Tests.Tasks;

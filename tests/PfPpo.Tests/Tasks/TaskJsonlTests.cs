@@ -1,5 +1,5 @@
-using PfPpo.IO;
 using PfPpo.Evaluation;
+using PfPpo.IO;
 using PfPpo.Tasks;
 
 namespace PfPpo.Tests.Tasks;

@@ -1,8 +1,10 @@
-using PfPpo.Evaluation;
+using PfPpo.Benchmarks;
 using PfPpo.Sandbox;
+using PfPpo.Scoring;
+using PfPpo.Tests.Benchmarks;
 using PfPpo.Tests.Sandbox;
 
-namespace PfPpo.Tests.Evaluation;
+namespace PfPpo.Tests.Scoring;
 
 [Collection(SandboxCollection.Name)]
 public class ScorerTests(SandboxFixture fixture)

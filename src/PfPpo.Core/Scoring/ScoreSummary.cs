@@ -1,4 +1,5 @@
-namespace PfPpo.Evaluation;
+
+namespace PfPpo.Scoring;
 
 /// <summary>pass@k of one problem. Infrastructure errors are left out of n and c.</summary>
 public sealed record ProblemScore(string TaskId, int Samples, int Correct, int Errors, IReadOnlyDictionary<int, double> PassAtK);

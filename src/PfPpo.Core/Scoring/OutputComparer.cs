@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Numerics;
 using System.Text.Json;
 
-namespace PfPpo.Evaluation;
+namespace PfPpo.Scoring;
 
 /// <summary>Compares an expected JSON value with a type-tagged value returned from the sandbox, outside the
 /// sandbox. Rules (docs/formats.md): JSON integers need a Python int (bool is not an int); JSON numbers with a

@@ -1,4 +1,5 @@
-namespace PfPpo.Evaluation;
+
+namespace PfPpo.Scoring;
 
 /// <summary>Overall verdict of one sample. <see cref="Error"/> is an infrastructure fault: the sample is neither
 /// passed nor failed and is left out of pass@k.</summary>

@@ -1,7 +1,8 @@
-using PfPpo.Sandbox;
 using System.Text.RegularExpressions;
+using PfPpo.Benchmarks;
+using PfPpo.Sandbox;
 
-namespace PfPpo.Evaluation;
+namespace PfPpo.Scoring;
 
 /// <summary>Turns a problem and a candidate program into a sandbox task, the same way for every caller.</summary>
 public static partial class ProgramAssembler

@@ -1,7 +1,8 @@
 using System.Text.Json;
+using PfPpo.Evaluation;
 using PfPpo.IO;
 
-namespace PfPpo.Evaluation;
+namespace PfPpo.Scoring;
 
 /// <summary>
 /// The per-sample results schema shared by <c>pfppo score --out</c> and <c>pfppo eval --out</c>: one JSON object a line,

@@ -1,7 +1,7 @@
+using PfPpo.Benchmarks;
 using PfPpo.IO;
-using PfPpo.Evaluation;
 
-namespace PfPpo.Tests.Evaluation;
+namespace PfPpo.Tests.Benchmarks;
 
 public class SampleFileTests
 {

@@ -1,8 +1,11 @@
-namespace PfPpo.Tests.Evaluation;
+using PfPpo.Evaluation;
+using PfPpo.Scoring;
+
+namespace PfPpo.Tests.Benchmarks;
 
 internal static class TestData
 {
-    public static string PathOf(string name) => Path.Combine(AppContext.BaseDirectory, "Evaluation", "Data", name);
+    public static string PathOf(string name) => Path.Combine(AppContext.BaseDirectory, "Benchmarks", "Data", name);
 
     /// <summary>A temp file holding <paramref name="lines"/>, deleted when disposed.</summary>
     public sealed class TempFile : IDisposable

@@ -1,7 +1,8 @@
 using System.Text.Json;
+using PfPpo.Benchmarks;
 using PfPpo.Sandbox;
 
-namespace PfPpo.Evaluation;
+namespace PfPpo.Scoring;
 
 /// <summary>Turns a raw sandbox result into verdicts. A sample passes only when every test passed and the trusted
 /// harness reached its end; structured outputs are compared here, outside the sandbox, always. A problem whose tests

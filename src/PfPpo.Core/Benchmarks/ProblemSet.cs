@@ -1,7 +1,8 @@
-using PfPpo.IO;
 using System.Text.Json;
+using PfPpo.IO;
+using PfPpo.Scoring;
 
-namespace PfPpo.Evaluation;
+namespace PfPpo.Benchmarks;
 
 /// <summary>A benchmark: problems loaded from a jsonl file, in file order, addressable by task id.</summary>
 public sealed class ProblemSet

@@ -1,4 +1,5 @@
-namespace PfPpo.Evaluation;
+
+namespace PfPpo.Scoring;
 
 /// <summary>The unbiased pass@k estimator of Chen et al. (2021): 1 - C(n-c, k) / C(n, k).</summary>
 public static class PassAtK

@@ -1,7 +1,8 @@
 using System.Text.Json;
-using PfPpo.Evaluation;
+using PfPpo.Benchmarks;
+using PfPpo.Scoring;
 
-namespace PfPpo.Tests.Evaluation;
+namespace PfPpo.Tests.Scoring;
 
 public class PythonReprTests
 {

@@ -1,7 +1,7 @@
-using PfPpo.IO;
 using System.Text.RegularExpressions;
+using PfPpo.IO;
 
-namespace PfPpo.Evaluation;
+namespace PfPpo.Benchmarks;
 
 /// <summary>How a sample's code relates to its problem.</summary>
 public enum SampleKind

@@ -1,6 +1,7 @@
-using PfPpo.Evaluation;
+using PfPpo.Benchmarks;
+using PfPpo.Scoring;
 
-namespace PfPpo.Tests.Evaluation;
+namespace PfPpo.Tests.Benchmarks;
 
 public class EvalPromptTests
 {

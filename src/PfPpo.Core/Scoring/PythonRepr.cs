@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 
-namespace PfPpo.Evaluation;
+namespace PfPpo.Scoring;
 
 /// <summary>
 /// Renders values the way Python's <c>repr()</c> prints them, for verdict messages: plain JSON (expected outputs) and

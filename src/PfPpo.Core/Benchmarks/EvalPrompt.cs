@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace PfPpo.Evaluation;
+namespace PfPpo.Benchmarks;
 
 /// <summary>
 /// What a code model is asked to continue for a problem, and how its continuation becomes a sample.

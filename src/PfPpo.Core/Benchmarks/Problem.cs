@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace PfPpo.Evaluation;
+namespace PfPpo.Benchmarks;
 
 /// <summary>Benchmark formats PfPpo reads; detected from a line's fields (see docs/formats.md).</summary>
 public enum ProblemFormat

@@ -1,8 +1,9 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
+using PfPpo.Benchmarks;
 using PfPpo.Sandbox;
 
-namespace PfPpo.Evaluation;
+namespace PfPpo.Scoring;
 
 /// <summary>Options of a <see cref="Scorer"/>.</summary>
 /// <param name="Workers">Sandbox workers; 0 means one per core.</param>

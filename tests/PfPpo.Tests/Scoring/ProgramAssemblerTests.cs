@@ -1,6 +1,7 @@
 using PfPpo.Evaluation;
+using PfPpo.Scoring;
 
-namespace PfPpo.Tests.Evaluation;
+namespace PfPpo.Tests.Scoring;
 
 public class ProgramAssemblerTests
 {
