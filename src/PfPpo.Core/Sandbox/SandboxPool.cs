@@ -276,7 +276,7 @@ public sealed class SandboxPool : IAsyncDisposable, IDisposable
         var stopping = new List<Task>();
         while (_idle.Reader.TryRead(out var worker))
         {
-            if (worker is not null) stopping.Add(worker.StopAsync());
+            if (worker is not null) stopping.Add(Task.Run(worker.StopAsync));
         }
         await Task.WhenAll(stopping);
         try

@@ -16,10 +16,13 @@ internal sealed class SandboxWorker : IDisposable
 
     public bool IsBroken { get; private set; }
 
-    private SandboxWorker(Process process, List<string> cgroups)
+    private readonly bool _namespaced;
+
+    private SandboxWorker(Process process, List<string> cgroups, bool namespaced)
     {
         _process = process;
         _cgroups = cgroups;
+        _namespaced = namespaced;
     }
 
     /// <summary>Starts a worker and waits for its ready line.</summary>
@@ -93,7 +96,7 @@ internal sealed class SandboxWorker : IDisposable
             RemoveCgroups(cgroups);
             throw new SandboxInfrastructureException($"could not start a sandbox worker: {e.Message}", e);
         }
-        var worker = new SandboxWorker(process, cgroups);
+        var worker = new SandboxWorker(process, cgroups, isolation.Level == IsolationLevel.Bubblewrap);
         process.ErrorDataReceived += (_, e) =>
         {
             lock (worker._stderr)
@@ -229,10 +232,50 @@ internal sealed class SandboxWorker : IDisposable
     {
         try
         {
-            // bwrap and everything in its PID namespace die with it (--die-with-parent, PID 1 exit).
-            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+            if (_process.HasExited) return;
+            if (_namespaced)
+            {
+                // bwrap and everything in its PID namespace die with it (--die-with-parent, PID 1 exit); every process
+                // of the worker is also in its cgroups, so each is killed directly. Killing the whole process tree
+                // instead (stop, scan /proc, kill, level by level) took 0.2-0.5 s per worker on a busy machine.
+                _process.Kill();
+                KillCgroupMembers();
+            }
+            else
+            {
+                _process.Kill(entireProcessTree: true);
+            }
         }
         catch (InvalidOperationException)
+        {
+        }
+    }
+
+    private void KillCgroupMembers()
+    {
+        foreach (string dir in _cgroups)
+        {
+            try
+            {
+                foreach (string line in File.ReadAllLines(Path.Combine(dir, "cgroup.procs")))
+                {
+                    if (int.TryParse(line, out int pid) && pid > 1) KillPid(pid);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
+        }
+    }
+
+    private static void KillPid(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            process.Kill();
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
         {
         }
     }

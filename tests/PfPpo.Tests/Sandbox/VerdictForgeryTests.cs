@@ -166,6 +166,31 @@ public class VerdictForgeryTests(SandboxFixture fixture)
         Assert.Equal(SampleStatus.Failed, wrong.Status);
     }
 
+    /// <summary>Straight-line calls with literal arguments are sent to the candidate in one batch: they must still
+    /// reach it once each and in the tests' order (a program that counts its calls sees 1, 2, 3), and a failing
+    /// assert must end a HumanEval test even while the candidate is stuck in a later batched call.</summary>
+    [Fact]
+    public async Task CallsSentAheadArriveOnceEachInOrderAndAFailureStillEndsTheTest()
+    {
+        var counting = Parse("""
+            {"task_id": "count", "prompt": "def tick(x):\n", "entry_point": "tick",
+             "test": "def check(candidate):\n    assert candidate(1) == 1\n    assert candidate(1) == 2\n    assert abs(candidate(1) - 3) < 1e-9\n    assert candidate(10) == 13\n"}
+            """);
+        const string counter = "    global _n\n    _n = globals().get('_n', 0) + x\n    return _n\n";
+        Assert.Equal(SampleStatus.Passed, (await Score(counting, counter, SampleKind.Completion)).Status);
+        Assert.Equal(SampleStatus.Failed, (await Score(counting, "    return x\n", SampleKind.Completion)).Status);
+        var stuck = await Score(counting, "    if globals().get('_seen'):\n        while True:\n            pass\n    globals()['_seen'] = 1\n    return 0\n", SampleKind.Completion);
+        Assert.Equal(SampleStatus.Failed, stuck.Status);
+
+        var mbpp = Parse("""
+            {"task_id": 3, "text": "tick", "code": "def tick(x):\n    return x\n", "test_setup_code": "",
+             "test_list": ["assert tick(1) == 1", "assert tick(1) == 5", "assert tick(1) == 3"], "challenge_test_list": []}
+            """);
+        var result = await Score(mbpp, "def tick(x):\n" + counter, SampleKind.Solution);
+        Assert.Equal(SampleStatus.Failed, result.Status);
+        Assert.Equal([TestStatus.Passed, TestStatus.Failed, TestStatus.Passed], result.Tests.Select(t => t.Status).ToArray());
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("def check(candidate):\n    pass\n")]
