@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 using Generator = PfPpo.Generation.Generator;
 
 // Benchmarks, printed as plain-text tables. Run in Release:
-//   dotnet run -c Release --project bench/PfPpo.Bench -- generation|training|sandbox|rollouts
+//   dotnet run -c Release --project bench/PfPpo.Bench -- generation|training|sft-loss|sandbox|rollouts
 TorchRuntime.Initialize();
 switch (args)
 {
@@ -18,10 +18,13 @@ switch (args)
         return 0;
     case ["sandbox", .. var rest]:
         return await PfPpo.Bench.SandboxBenchmark.RunAsync(rest);
+    case ["sft-loss"]:
+        PfPpo.Bench.SftLossBenchmark.Run();
+        return 0;
     case ["rollouts", .. var rest]:
         return PfPpo.Bench.RolloutBenchmark.Run(rest);
     default:
-        Console.Error.WriteLine("usage: PfPpo.Bench generation | training | sandbox [--problems N] [--workers N] [--rounds N] [--pool-workers N] | rollouts [--model DIR] [--problems JSONL] [--prompts 64] [--samples 5] [--runs 3] [--batch-size 64] [--no-stop]");
+        Console.Error.WriteLine("usage: PfPpo.Bench generation | training | sft-loss | sandbox [--problems N] [--workers N] [--rounds N] [--pool-workers N] | rollouts [--model DIR] [--problems JSONL] [--prompts 64] [--samples 5] [--runs 3] [--batch-size 64] [--no-stop]");
         return 2;
 }
 
