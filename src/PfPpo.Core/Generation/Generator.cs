@@ -96,22 +96,14 @@ public sealed class Generator
         }
         // Similar lengths together (longest first, ties in prompt order), so a micro-batch pads little.
         Row[] order = rows.OrderByDescending(r => r.Prompt.Count).ThenBy(r => r.PromptIndex).ThenBy(r => r.SampleIndex).ToArray();
-        bool wasTraining = model.training;
-        model.eval();
-        try
+        using (model.EvalMode())
+        using (no_grad())
         {
-            using (no_grad())
+            foreach (Row[] batch in order.Chunk(options.MicroBatchSize))
             {
-                foreach (Row[] batch in order.Chunk(options.MicroBatchSize))
-                {
-                    cancellation.ThrowIfCancellationRequested();
-                    GenerateBatch(batch, options, eos, cancellation);
-                }
+                cancellation.ThrowIfCancellationRequested();
+                GenerateBatch(batch, options, eos, cancellation);
             }
-        }
-        finally
-        {
-            model.train(wasTraining);
         }
         return rows.Select(r => new GeneratedSample(r.PromptIndex, r.SampleIndex, [.. r.Tokens], r.Text, [.. r.Logprobs], r.Finish)).ToArray();
     }
