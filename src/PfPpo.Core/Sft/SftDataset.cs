@@ -9,7 +9,7 @@ namespace PfPpo.Sft;
 /// <summary>One supervised example: the model reads <see cref="Prompt"/> and learns to write <see cref="Completion"/>.</summary>
 public sealed record SftExample(string Prompt, string Completion);
 
-/// <summary>Loads SFT data and forms padding-aware batches in a seeded, reproducible order.</summary>
+/// <summary>Loads and tokenizes SFT data (batching is <see cref="Training.EpochBatches"/>).</summary>
 public static class SftDataset
 {
     /// <summary>
@@ -66,30 +66,5 @@ public static class SftDataset
             sequences.Add(new TokenSequence(prompt.ToArray(), completion));
         }
         return (sequences, dropped);
-    }
-
-    /// <summary>
-    /// The batches of one epoch, as index lists into <paramref name="sequences"/>: a seeded shuffle, then sorting by length
-    /// within windows of 16 batches (little padding, still random), then a shuffle of the batch order. Depends only on
-    /// (<paramref name="seed"/>, <paramref name="epoch"/>), so a resumed run sees the same order.
-    /// </summary>
-    public static IReadOnlyList<int[]> EpochBatches(IReadOnlyList<TokenSequence> sequences, int batchSize, long seed, int epoch)
-    {
-        var random = new Random(Seeds.Derive(seed, epoch));
-        int[] order = Enumerable.Range(0, sequences.Count).ToArray();
-        random.Shuffle(order);
-        var batches = new List<int[]>();
-        int window = batchSize * 16;
-        for (int start = 0; start < order.Length; start += window)
-        {
-            int[] chunk = order.Skip(start).Take(window).OrderBy(i => sequences[i].Length).ThenBy(i => i).ToArray();
-            for (int b = 0; b < chunk.Length; b += batchSize)
-            {
-                batches.Add(chunk.Skip(b).Take(batchSize).ToArray());
-            }
-        }
-        int[][] shuffled = batches.ToArray();
-        random.Shuffle(shuffled);
-        return shuffled;
     }
 }

@@ -95,7 +95,8 @@ public static class SftTrainer
         {
             throw new InvalidDataException($"{dataPath}: no example fits in --max-length {options.MaxLength} tokens.");
         }
-        int batchesPerEpoch = (train.Count + options.BatchSize - 1) / options.BatchSize;
+        var batches = new EpochBatches(train.Select(s => s.Length).ToArray(), options.BatchSize, options.Seed);
+        int batchesPerEpoch = batches.PerEpoch;
         int totalSteps = options.MaxSteps ?? options.Epochs * batchesPerEpoch;
         var schedule = new WarmupCosineSchedule(options.LearningRate,
             Math.Max(1, (int)Math.Round(options.WarmupFraction * totalSteps)), totalSteps, options.MinLearningRateRatio);
@@ -112,7 +113,7 @@ public static class SftTrainer
         ResumedCheckpoint<SftState>? resumed = store.Open<SftState>(fingerprint, [trainable], warn);
         using var metrics = new MetricsLogger(outDir, resumed?.Step);
 
-        var steps = new SftSteps(trainable, model, train, held, options, padTokenId, batchesPerEpoch, device,
+        var steps = new SftSteps(trainable, model, train, held, options, padTokenId, batches, device,
             step => store.Save(step, new SftState(totalSteps, train.Count), fingerprint, [trainable]));
         LoopOutcome outcome = TrainingLoop.Run(steps, resumed?.Step ?? 0, totalSteps,
             new LoopCadence(Math.Max(1, options.LogEvery), options.EvalEvery, options.SaveEvery, options.StopAfterSteps),
@@ -170,21 +171,14 @@ public static class SftTrainer
 
     /// <summary>One SFT step: the step's batch (epoch order from the seed), loss, backward, optimizer step.</summary>
     private sealed class SftSteps(TrainableModel trainable, CausalLM model, IReadOnlyList<TokenSequence> train,
-        IReadOnlyList<TokenSequence> held, SftOptions options, int padTokenId, int batchesPerEpoch, Device device, Action<int> save)
+        IReadOnlyList<TokenSequence> held, SftOptions options, int padTokenId, EpochBatches batches, Device device, Action<int> save)
         : ITrainingSteps
     {
-        private int epoch = -1;
-        private IReadOnlyList<int[]> batches = [];
         private long tokens;
         private readonly Stopwatch clock = new();
 
         public IReadOnlyDictionary<string, double> Step(int step, CancellationToken cancellation)
         {
-            if (step / batchesPerEpoch != epoch)
-            {
-                epoch = step / batchesPerEpoch;
-                batches = SftDataset.EpochBatches(train, options.BatchSize, options.Seed, epoch);
-            }
             clock.Start();
             model.train();
             double loss;
@@ -192,7 +186,7 @@ public static class SftTrainer
             int realTokens;
             using (var scope = NewDisposeScope())
             {
-                TokenBatch batch = TokenBatch.Collate(batches[step % batchesPerEpoch].Select(i => train[i]).ToArray(), padTokenId, Padding.Right, device);
+                TokenBatch batch = TokenBatch.Collate(batches.ForStep(step).Select(i => train[i]).ToArray(), padTokenId, Padding.Right, device);
                 realTokens = batch.RealTokens;
                 trainable.ZeroGrad();
                 Tensor lossTensor = Loss(model, batch);
@@ -205,7 +199,7 @@ public static class SftTrainer
             return new Dictionary<string, double>
             {
                 ["train/loss"] = loss, ["train/lr"] = stats.LearningRate, ["train/grad_norm"] = stats.GradNorm,
-                ["train/tokens_per_s"] = tokens / Math.Max(1e-9, clock.Elapsed.TotalSeconds), ["train/epoch"] = (double)(step + 1) / batchesPerEpoch,
+                ["train/tokens_per_s"] = tokens / Math.Max(1e-9, clock.Elapsed.TotalSeconds), ["train/epoch"] = (double)(step + 1) / batches.PerEpoch,
             };
         }
 

@@ -1,6 +1,7 @@
 using PfPpo.IO;
 using PfPpo.Model;
 using PfPpo.Sft;
+using PfPpo.Training;
 
 namespace PfPpo.Tests.Sft;
 
@@ -13,9 +14,13 @@ public class SftDatasetTests
     public void EpochBatchesCoverEveryExampleOnceAndDependOnlyOnSeedAndEpoch()
     {
         var sequences = Sequences(103);
-        var a = SftDataset.EpochBatches(sequences, 8, seed: 5, epoch: 2);
-        var b = SftDataset.EpochBatches(sequences, 8, seed: 5, epoch: 2);
-        var c = SftDataset.EpochBatches(sequences, 8, seed: 5, epoch: 3);
+        int[] lengths = sequences.Select(s => s.Length).ToArray();
+        var a = EpochBatches.OfEpoch(lengths, 8, seed: 5, epoch: 2);
+        var b = EpochBatches.OfEpoch(lengths, 8, seed: 5, epoch: 2);
+        var c = EpochBatches.OfEpoch(lengths, 8, seed: 5, epoch: 3);
+        var stepper = new EpochBatches(lengths, 8, seed: 5);
+        Assert.Equal(13, stepper.PerEpoch);
+        Assert.Equal(a[4], stepper.ForStep(2 * 13 + 4));
         Assert.Equal(a.SelectMany(x => x), b.SelectMany(x => x));
         Assert.NotEqual(a.SelectMany(x => x), c.SelectMany(x => x));
         Assert.Equal(Enumerable.Range(0, 103), a.SelectMany(x => x).Order());
