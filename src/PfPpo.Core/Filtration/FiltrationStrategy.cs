@@ -97,17 +97,14 @@ public abstract record RankStrategy : GroupStrategy
         int[] order = Ranking.Order(rewards, rng);
         return RankSampling.Sample(order, RankInclusion(rewards.Count, prompt), rng);
     }
+
+    protected static double[] ByRank(int n, Func<int, double> inclusion) => Enumerable.Range(0, n).Select(inclusion).ToArray();
 }
 
 /// <summary><c>bon</c>: the best response only.</summary>
 public sealed record BestOfN : RankStrategy
 {
-    public override IReadOnlyList<double> RankInclusion(int n, string prompt)
-    {
-        var pi = new double[n];
-        pi[0] = 1;
-        return pi;
-    }
+    public override IReadOnlyList<double> RankInclusion(int n, string prompt) => ByRank(n, r => r == 0 ? 1.0 : 0.0);
 
     protected override string Format() => "bon";
 }
@@ -116,16 +113,7 @@ public sealed record BestOfN : RankStrategy
 /// N = 1 keeps the single response; N = 2 keeps both.</summary>
 public sealed record BestRandom : RankStrategy
 {
-    public override IReadOnlyList<double> RankInclusion(int n, string prompt)
-    {
-        var pi = new double[n];
-        pi[0] = 1;
-        for (int r = 1; r < n; r++)
-        {
-            pi[r] = 1.0 / (n - 1);
-        }
-        return pi;
-    }
+    public override IReadOnlyList<double> RankInclusion(int n, string prompt) => ByRank(n, r => r == 0 ? 1.0 : 1.0 / (n - 1));
 
     protected override string Format() => "br";
 }
@@ -133,13 +121,7 @@ public sealed record BestRandom : RankStrategy
 /// <summary><c>bw</c>: the best and the worst response. N = 1 keeps the single response once; N = 2 keeps both.</summary>
 public sealed record BestWorst : RankStrategy
 {
-    public override IReadOnlyList<double> RankInclusion(int n, string prompt)
-    {
-        var pi = new double[n];
-        pi[0] = 1;
-        pi[n - 1] = 1;
-        return pi;
-    }
+    public override IReadOnlyList<double> RankInclusion(int n, string prompt) => ByRank(n, r => r == 0 || r == n - 1 ? 1.0 : 0.0);
 
     protected override string Format() => "bw";
 }
