@@ -1,0 +1,53 @@
+using System.Text.Json;
+using PfPpo.IO;
+
+namespace PfPpo.Rewards;
+
+/// <summary>
+/// One preference: two responses to the same prompt, the <see cref="Chosen"/> one better (in PfPpo: the higher actual
+/// score in the sandbox). Responses are appended to the prompt, as completions are.
+/// </summary>
+/// <param name="Margin">Optional margin of the Bradley-Terry loss for this pair (0 when absent).</param>
+public sealed record PreferencePair(string TaskId, string Prompt, string Chosen, string Rejected, double Margin = 0);
+
+/// <summary>Reads pairs.jsonl: one <c>{"task_id", "prompt", "chosen", "rejected"[, "margin"]}</c> object per line.</summary>
+public static class PreferencePairs
+{
+    public static IReadOnlyList<PreferencePair> Load(string path)
+    {
+        var pairs = new List<PreferencePair>();
+        foreach ((string where, JsonElement root) in JsonLines.Read(path))
+        {
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                throw new DataFormatException($"{where}: expected a JSON object with task_id, prompt, chosen and rejected.");
+            }
+            double margin = 0;
+            if (root.TryGetProperty("margin", out JsonElement m))
+            {
+                if (m.ValueKind != JsonValueKind.Number || !double.IsFinite(m.GetDouble()))
+                {
+                    throw new DataFormatException($"{where}: field \"margin\" must be a finite number.");
+                }
+                margin = m.GetDouble();
+            }
+            var pair = new PreferencePair(Text(root, "task_id", where), Text(root, "prompt", where), Text(root, "chosen", where),
+                Text(root, "rejected", where), margin);
+            if (pair.Chosen == pair.Rejected)
+            {
+                throw new DataFormatException($"{where}: chosen and rejected are the same response; a pair needs two different ones.");
+            }
+            pairs.Add(pair);
+        }
+        if (pairs.Count == 0)
+        {
+            throw new DataFormatException($"{path}: no pairs.");
+        }
+        return pairs;
+    }
+
+    private static string Text(JsonElement root, string field, string where) =>
+        root.TryGetProperty(field, out JsonElement value) && value.ValueKind == JsonValueKind.String
+            ? value.GetString()!
+            : throw new DataFormatException($"{where}: field \"{field}\" must be a string.");
+}

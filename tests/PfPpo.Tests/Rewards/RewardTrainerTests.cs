@@ -1,0 +1,131 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using PfPpo.Checkpoints;
+using PfPpo.IO;
+using PfPpo.Model;
+using PfPpo.Rewards;
+using PfPpo.Tests.Model;
+using PfPpo.Tokenization;
+using PfPpo.Training;
+using static TorchSharp.torch;
+
+namespace PfPpo.Tests.Rewards;
+
+public class RewardTrainerTests
+{
+    /// <summary>40 prompts; the chosen response returns, the rejected one raises: separable from the last tokens' context.</summary>
+    private static (string InitDir, string PairsPath) Setup(string root)
+    {
+        var pairs = Enumerable.Range(0, 40).Select(i => new PreferencePair($"t/{i}", $"def f{i}(x):\n",
+            $"    return x + {i % 7}\n", $"    raise ValueError({i % 5})\n")).ToArray();
+        string tokenizerPath = Path.Combine(root, "tokenizer.json");
+        BpeTrainer.Train(pairs.SelectMany(p => new[] { p.Prompt + p.Chosen, p.Prompt + p.Rejected }), new BpeTrainerOptions { VocabSize = 300 }, tokenizerPath);
+        string initDir = Path.Combine(root, "init");
+        ModelInitializer.Create(new ModelShape("qwen2", Hidden: 64, Layers: 2, Heads: 4, KvHeads: 2, Intermediate: 128, Tied: true),
+            tokenizerPath, initDir, seed: 3);
+        string pairsPath = Path.Combine(root, "pairs.jsonl");
+        File.WriteAllLines(pairsPath, pairs.Select(p => JsonSerializer.Serialize(new Dictionary<string, string>
+        {
+            ["task_id"] = p.TaskId, ["prompt"] = p.Prompt, ["chosen"] = p.Chosen, ["rejected"] = p.Rejected,
+        })));
+        return (initDir, pairsPath);
+    }
+
+    private static readonly RewardTrainerOptions Options = new()
+    {
+        MaxSteps = 60, BatchSize = 8, LearningRate = 3e-3, HeldOutFraction = 0.25, EvalEvery = 20, LogEvery = 5, Seed = 11,
+    };
+
+    [Fact]
+    public void LearnsToRankHeldOutPairsAndWritesASequenceClassificationCheckpoint()
+    {
+        using var temp = new TempDirectory();
+        (string initDir, string pairsPath) = Setup(temp.Path);
+        string outDir = temp["rm"];
+        RewardTrainerResult result = RewardTrainer.Run(initDir, pairsPath, outDir, Options, CPU, ScalarType.Float32);
+
+        Assert.True(result.Completed);
+        Assert.Equal((30, 10), (result.TrainPairs, result.HeldOutPairs));
+        Assert.True(result.HeldOutAccuracy >= 0.9, $"held-out accuracy {result.HeldOutAccuracy}");
+        string[] evals = File.ReadAllLines(Path.Combine(outDir, "metrics.jsonl")).Where(l => l.Contains("eval/accuracy")).ToArray();
+        Assert.Equal(3, evals.Length); // the accuracy curve: steps 20, 40, 60
+
+        // A Hugging Face Qwen2ForSequenceClassification checkpoint with num_labels 1, score.weight and the reward statistics.
+        JsonObject config = JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, "config.json")))!.AsObject();
+        Assert.Equal("Qwen2ForSequenceClassification", config["architectures"]![0]!.GetValue<string>());
+        Assert.Equal(1, config["num_labels"]!.GetValue<int>());
+        Assert.Equal(result.RewardMean, config[RewardModel.MeanField]!.GetValue<double>(), 6);
+        Assert.Equal(result.RewardStd, config[RewardModel.StdField]!.GetValue<double>(), 6);
+        JsonNode check = TestModels.RunReference("check", outDir, "[1]", "0");   // the independent reader accepts it
+        Assert.Contains("score.weight", check["names"]!.AsArray().Select(n => n!.GetValue<string>()));
+
+        // Reloaded, it gives the chosen response of a held-out prompt the higher reward, as training measured.
+        using ScalarHeadModel rm = HfCheckpoint.LoadScalarHead(outDir);
+        Assert.Equal((result.RewardMean, result.RewardStd), RewardModel.ReadStatistics(rm.Config));
+        HfTokenizer tokenizer = HfTokenizer.Load(Path.Combine(outDir, "tokenizer.json"));
+        using var scope = NewDisposeScope();
+        int[] prompt = [.. tokenizer.Encode("def g(x):\n")];
+        TokenBatch batch = TokenBatch.Collate(
+            [new TokenSequence(prompt, [.. tokenizer.Encode("    return x + 2\n")]), new TokenSequence(prompt, [.. tokenizer.Encode("    raise ValueError(2)\n")])],
+            padTokenId: 0, Padding.Right);
+        using (no_grad())
+        {
+            float[] rewards = RewardModel.Rewards(rm, batch).data<float>().ToArray();
+            Assert.True(rewards[0] > rewards[1], $"rewards {rewards[0]} vs {rewards[1]}");
+        }
+    }
+
+    [Fact]
+    public void TheRewardIsReadAtTheLastRealTokenWhateverThePadding()
+    {
+        using var scope = NewDisposeScope();
+        using var model = new ScalarHeadModel(TestModels.Tiny() with { Architectures = ["Qwen2ForSequenceClassification"] });
+        model.InitializeWeights(5, std: 0.3);
+        model.eval();
+        var sequences = new TokenSequence[] { new([3, 4], [5, 6, 7]), new([8], [9]) };
+        using (no_grad())
+        {
+            float[] batched = RewardModel.Rewards(model, TokenBatch.Collate(sequences, 0, Padding.Right)).data<float>().ToArray();
+            float[] left = RewardModel.Rewards(model, TokenBatch.Collate(sequences, 0, Padding.Left)).data<float>().ToArray();
+            for (int i = 0; i < sequences.Length; i++)
+            {
+                float alone = RewardModel.Rewards(model, TokenBatch.Collate([sequences[i]], 0, Padding.Right)).item<float>();
+                Assert.Equal(alone, batched[i], 4);
+                Assert.Equal(alone, left[i], 4);
+            }
+        }
+    }
+
+    [Fact]
+    public void AResumedRunMatchesAnUninterruptedOne()
+    {
+        using var temp = new TempDirectory();
+        (string initDir, string pairsPath) = Setup(temp.Path);
+        var options = Options with { MaxSteps = 10, EvalEvery = 0 };
+        RewardTrainer.Run(initDir, pairsPath, temp["straight"], options, CPU, ScalarType.Float32);
+        Assert.False(RewardTrainer.Run(initDir, pairsPath, temp["resumed"], options with { StopAfterSteps = 4 }, CPU, ScalarType.Float32).Completed);
+        Assert.True(RewardTrainer.Run(initDir, pairsPath, temp["resumed"], options, CPU, ScalarType.Float32, ResumeMode.Resume).Completed);
+        using ScalarHeadModel a = HfCheckpoint.LoadScalarHead(temp["straight"]);
+        using ScalarHeadModel b = HfCheckpoint.LoadScalarHead(temp["resumed"]);
+        var bWeights = b.state_dict();
+        foreach ((string name, Tensor value) in a.state_dict())
+        {
+            Assert.True(TestModels.MaxDiff(value, bWeights[name]) == 0, $"{name} differs after resume");
+        }
+    }
+
+    [Theory]
+    [InlineData("""{"task_id": "a", "prompt": "p", "chosen": "x"}""", "field \"rejected\" must be a string")]
+    [InlineData("""{"task_id": "a", "prompt": "p", "chosen": "x", "rejected": "y", "margin": "big"}""", "\"margin\" must be a finite number")]
+    [InlineData("""{"task_id": "a", "prompt": "p", "chosen": "x", "rejected": "x"}""", "chosen and rejected are the same")]
+    [InlineData("""[1, 2]""", "expected a JSON object")]
+    public void BadPairsNameTheFileAndLine(string line, string message)
+    {
+        using var temp = new TempDirectory();
+        string path = temp["pairs.jsonl"];
+        File.WriteAllLines(path, ["""{"task_id": "ok", "prompt": "p", "chosen": "x", "rejected": "y"}""", line]);
+        var e = Assert.Throws<DataFormatException>(() => PreferencePairs.Load(path));
+        Assert.Contains($"{path}:2", e.Message);
+        Assert.Contains(message, e.Message);
+    }
+}
