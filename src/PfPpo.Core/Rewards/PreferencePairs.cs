@@ -46,6 +46,28 @@ public static class PreferencePairs
         return pairs;
     }
 
+    /// <summary>Writes pairs.jsonl atomically (the format <see cref="Load"/> reads).</summary>
+    public static void Write(string path, IEnumerable<PreferencePair> pairs) => AtomicFile.Write(path, stream =>
+    {
+        foreach (PreferencePair pair in pairs)
+        {
+            using (var writer = new Utf8JsonWriter(stream, JsonLines.WriterOptions))
+            {
+                writer.WriteStartObject();
+                writer.WriteString("task_id", pair.TaskId);
+                writer.WriteString("prompt", pair.Prompt);
+                writer.WriteString("chosen", pair.Chosen);
+                writer.WriteString("rejected", pair.Rejected);
+                if (pair.Margin != 0)
+                {
+                    writer.WriteNumber("margin", pair.Margin);
+                }
+                writer.WriteEndObject();
+            }
+            stream.WriteByte((byte)'\n');
+        }
+    });
+
     private static string Text(JsonElement root, string field, string where) =>
         root.TryGetProperty(field, out JsonElement value) && value.ValueKind == JsonValueKind.String
             ? value.GetString()!
