@@ -26,7 +26,7 @@ public static class UserErrors
         }
         catch (OperationCanceledException)
         {
-            Console.Error.WriteLine("cancelled");
+            // Cancelled by SIGINT/SIGTERM: Program's Interrupt prints the one line and picks the exit code (130, 143).
             return 130;
         }
     }

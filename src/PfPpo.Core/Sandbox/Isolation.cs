@@ -46,13 +46,14 @@ public static class Isolation
     /// (for tests and for machines where a stronger one misbehaves).</summary>
     public static IsolationReport Probe(IsolationLevel maxLevel = IsolationLevel.Bubblewrap)
     {
-        string probeDir = Directory.CreateTempSubdirectory("pfppo-probe-").FullName;
+        var owner = SandboxOwner.Current();
+        string probeDir = Directory.CreateTempSubdirectory($"{StaleSandboxes.ProbeFolderPrefix}{owner.Tag}-").FullName;
         try
         {
             Isolation.SetMode(probeDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
                 | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
-            string? pids = CgroupV1.OwnControllerDirectory("pids");
-            string? memory = CgroupV1.OwnControllerDirectory("memory");
+            string? pids = CgroupV1.OwnControllerDirectory("pids", owner);
+            string? memory = CgroupV1.OwnControllerDirectory("memory", owner);
             var missing = new List<string>();
             var active = new List<string>();
             if (pids is null) missing.Add(IsRoot ? "pids cgroup (process count bounded by RLIMIT_NPROC of uid 65534 only)" : "pids cgroup (process count bounded by RLIMIT_NPROC only)");
@@ -173,7 +174,7 @@ internal static class CgroupV1
     private const string Root = "/sys/fs/cgroup";
 
     /// <summary>The writable directory of this process's cgroup for <paramref name="controller"/>, or null.</summary>
-    public static string? OwnControllerDirectory(string controller)
+    public static string? OwnControllerDirectory(string controller, SandboxOwner owner)
     {
         try
         {
@@ -183,7 +184,7 @@ internal static class CgroupV1
                 if (parts.Length == 3 && parts[1].Split(',').Contains(controller))
                 {
                     string dir = Path.Combine(Root, controller) + parts[2].TrimEnd('/');
-                    string probe = Path.Combine(dir, $"pfppo-probe-{Environment.ProcessId}-{Guid.NewGuid():N}");
+                    string probe = Path.Combine(dir, $"{StaleSandboxes.CgroupPrefix}probe-{owner.Tag}-{Guid.NewGuid():N}");
                     Directory.CreateDirectory(probe);
                     Directory.Delete(probe);
                     return dir;

@@ -24,6 +24,7 @@ public sealed class SandboxPool : IAsyncDisposable, IDisposable
     private readonly Channel<SandboxWorker?> _idle;
     private readonly string _scriptDir;
     private readonly SandboxPoolOptions _options;
+    private readonly SandboxOwner _owner;
     private long _nextId;
     private int _nextWorkerId;
     private int _disposed;
@@ -55,8 +56,13 @@ public sealed class SandboxPool : IAsyncDisposable, IDisposable
     /// <summary>Number of workers.</summary>
     public int WorkerCount { get; }
 
-    private SandboxPool(SandboxPoolOptions options, IsolationReport isolation, string scriptDir)
+    /// <summary>What this pool's start removed of earlier, killed runs (see <see cref="StaleSandboxes"/>).</summary>
+    public StaleCleanup StaleRemoved { get; }
+
+    private SandboxPool(SandboxPoolOptions options, IsolationReport isolation, string scriptDir, SandboxOwner owner, StaleCleanup staleRemoved)
     {
+        _owner = owner;
+        StaleRemoved = staleRemoved;
         _options = options;
         Isolation = isolation;
         Limits = options.Limits ?? SandboxLimits.Default;
@@ -65,7 +71,8 @@ public sealed class SandboxPool : IAsyncDisposable, IDisposable
         _idle = Channel.CreateUnbounded<SandboxWorker?>();
     }
 
-    /// <summary>Probes isolation, writes the worker script and starts the workers.</summary>
+    /// <summary>Probes isolation, removes what killed runs left (<see cref="StaleSandboxes"/>), writes the worker script
+    /// and starts the workers.</summary>
     public static async Task<SandboxPool> CreateAsync(SandboxPoolOptions? options = null, CancellationToken ct = default)
     {
         options ??= new SandboxPoolOptions();
@@ -77,20 +84,28 @@ public sealed class SandboxPool : IAsyncDisposable, IDisposable
         }
         if (options.Retries < 0) throw new ArgumentException($"{nameof(options.Retries)} must not be negative.");
         var isolation = PfPpo.Sandbox.Isolation.Probe(options.MaxIsolation);
-        string scriptDir = WriteWorkerScript();
-        var pool = new SandboxPool(options, isolation, scriptDir);
+        var stale = StaleSandboxes.Remove(isolation);
+        var owner = SandboxOwner.Current();
+        string scriptDir = WriteWorkerScript(owner);
+        var pool = new SandboxPool(options, isolation, scriptDir, owner, stale);
+        var starts = Enumerable.Range(0, pool.WorkerCount).Select(_ => pool.StartWorkerAsync(ct)).ToArray();
         try
         {
-            var starts = Enumerable.Range(0, pool.WorkerCount).Select(_ => pool.StartWorkerAsync(ct)).ToArray();
-            foreach (var worker in await Task.WhenAll(starts))
-            {
-                pool._idle.Writer.TryWrite(worker);
-            }
+            await Task.WhenAll(starts);
         }
         catch
         {
+            // Workers that did start (the others failed or were cancelled) are stopped with the pool.
+            foreach (var start in starts)
+            {
+                if (start.IsCompletedSuccessfully) pool._idle.Writer.TryWrite(start.Result);
+            }
             await pool.DisposeAsync();
             throw;
+        }
+        foreach (var start in starts)
+        {
+            pool._idle.Writer.TryWrite(start.Result);
         }
         return pool;
     }
@@ -129,27 +144,29 @@ public sealed class SandboxPool : IAsyncDisposable, IDisposable
             }
             finally
             {
-                Release(worker);
+                await ReleaseAsync(worker);
             }
         }
         return SandboxResult.Infrastructure(lastError ?? "sandbox failed", task.TestCount, attempts);
     }
 
-    private void Release(SandboxWorker? worker)
+    /// <summary>Returns a worker's slot to the pool. A broken (also: cancelled mid-task) or worn-out worker is stopped
+    /// without holding a thread, and its slot is refilled lazily by the next caller.</summary>
+    private async ValueTask ReleaseAsync(SandboxWorker? worker)
     {
         if (worker is not null && (worker.IsBroken || worker.TasksRun >= _options.RecycleAfter || _disposed != 0))
         {
-            worker.Dispose();
-            worker = null; // replaced lazily by the next caller that takes this slot
+            await worker.DisposeAsync();
+            worker = null;
         }
-        if (!_idle.Writer.TryWrite(worker))
+        if (!_idle.Writer.TryWrite(worker) && worker is not null)
         {
-            worker?.Dispose();
+            await worker.DisposeAsync();
         }
     }
 
     private Task<SandboxWorker> StartWorkerAsync(CancellationToken ct) =>
-        SandboxWorker.StartAsync(Isolation, _scriptDir, Limits, Interlocked.Increment(ref _nextWorkerId), ct);
+        SandboxWorker.StartAsync(Isolation, _scriptDir, Limits, _owner, Interlocked.Increment(ref _nextWorkerId), ct);
 
     /// <summary>The request bytes: a 22-byte header with the two parts' lengths, the candidate part (what the program's
     /// process may see: the program and limits) and the harness part (the tests, read by the worker only after the
@@ -250,9 +267,9 @@ public sealed class SandboxPool : IAsyncDisposable, IDisposable
         }
     }
 
-    private static string WriteWorkerScript()
+    private static string WriteWorkerScript(SandboxOwner owner)
     {
-        string dir = Directory.CreateTempSubdirectory("pfppo-sandbox-").FullName;
+        string dir = Directory.CreateTempSubdirectory($"{StaleSandboxes.ScriptFolderPrefix}{owner.Tag}-").FullName;
         var readable = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead
             | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
         PfPpo.Sandbox.Isolation.SetMode(dir, readable);
@@ -276,7 +293,7 @@ public sealed class SandboxPool : IAsyncDisposable, IDisposable
         var stopping = new List<Task>();
         while (_idle.Reader.TryRead(out var worker))
         {
-            if (worker is not null) stopping.Add(Task.Run(worker.StopAsync));
+            if (worker is not null) stopping.Add(worker.DisposeAsync().AsTask());
         }
         await Task.WhenAll(stopping);
         try

@@ -6,7 +6,7 @@ namespace PfPpo.Sandbox;
 
 /// <summary>One long-lived sandboxed Python worker that forks per task. Not thread-safe: the pool hands each worker
 /// to one caller at a time.</summary>
-internal sealed class SandboxWorker : IDisposable
+internal sealed class SandboxWorker : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly List<string> _cgroups;
@@ -26,7 +26,7 @@ internal sealed class SandboxWorker : IDisposable
     }
 
     /// <summary>Starts a worker and waits for its ready line.</summary>
-    public static async Task<SandboxWorker> StartAsync(IsolationReport isolation, string scriptDir, SandboxLimits limits, int id, CancellationToken ct)
+    public static async Task<SandboxWorker> StartAsync(IsolationReport isolation, string scriptDir, SandboxLimits limits, SandboxOwner owner, int id, CancellationToken ct)
     {
         var cgroups = new List<string>();
         string workRoot = "/tmp";
@@ -47,20 +47,20 @@ internal sealed class SandboxWorker : IDisposable
         {
             if (isolation.PidsCgroup is not null)
             {
-                string dir = CreateCgroup(isolation.PidsCgroup, id);
+                string dir = CreateCgroup(isolation.PidsCgroup, owner, id);
                 cgroups.Add(dir);
                 File.WriteAllText(Path.Combine(dir, "pids.max"), $"{limits.Processes + 8}");
             }
             if (isolation.MemoryCgroup is not null)
             {
-                string dir = CreateCgroup(isolation.MemoryCgroup, id);
+                string dir = CreateCgroup(isolation.MemoryCgroup, owner, id);
                 cgroups.Add(dir);
                 File.WriteAllText(Path.Combine(dir, "memory.limit_in_bytes"), $"{limits.MemoryBytes + (512L << 20)}");
             }
         }
         catch (IOException e)
         {
-            RemoveCgroups(cgroups);
+            await RemoveCgroupsAsync(cgroups);
             throw new SandboxInfrastructureException($"could not set up the worker's cgroups: {e.Message}", e);
         }
 
@@ -93,7 +93,7 @@ internal sealed class SandboxWorker : IDisposable
         }
         catch (System.ComponentModel.Win32Exception e)
         {
-            RemoveCgroups(cgroups);
+            await RemoveCgroupsAsync(cgroups);
             throw new SandboxInfrastructureException($"could not start a sandbox worker: {e.Message}", e);
         }
         var worker = new SandboxWorker(process, cgroups, isolation.Level == IsolationLevel.Bubblewrap);
@@ -117,12 +117,12 @@ internal sealed class SandboxWorker : IDisposable
         }
         catch (Exception e) when (e is OperationCanceledException or IOException && !ct.IsCancellationRequested)
         {
-            worker.Dispose();
+            await worker.DisposeAsync();
             throw new SandboxInfrastructureException($"sandbox worker did not start ({isolation.Level}): {worker.StderrTail()}", e);
         }
         catch
         {
-            worker.Dispose();
+            await worker.DisposeAsync();
             throw;
         }
         return worker;
@@ -200,21 +200,9 @@ internal sealed class SandboxWorker : IDisposable
         }
     }
 
-    public void Dispose()
-    {
-        Kill();
-        try
-        {
-            _process.WaitForExit(5_000);
-        }
-        catch (InvalidOperationException)
-        {
-        }
-        Release();
-    }
-
-    /// <summary>Kills the worker and waits for it without blocking a thread (pool shutdown stops all workers at once).</summary>
-    public async Task StopAsync()
+    /// <summary>Kills the worker, waits for it without blocking a thread and removes its cgroups (pool shutdown stops
+    /// all workers at once, so this must not hold a thread-pool thread).</summary>
+    public async ValueTask DisposeAsync()
     {
         Kill();
         using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(5));
@@ -225,7 +213,8 @@ internal sealed class SandboxWorker : IDisposable
         catch (Exception e) when (e is OperationCanceledException or InvalidOperationException)
         {
         }
-        await Task.Run(Release);
+        _process.Dispose();
+        await RemoveCgroupsAsync(_cgroups);
     }
 
     private void Kill()
@@ -239,7 +228,7 @@ internal sealed class SandboxWorker : IDisposable
                 // of the worker is also in its cgroups, so each is killed directly. Killing the whole process tree
                 // instead (stop, scan /proc, kill, level by level) took 0.2-0.5 s per worker on a busy machine.
                 _process.Kill();
-                KillCgroupMembers();
+                foreach (string dir in _cgroups) StaleSandboxes.KillMembers(dir);
             }
             else
             {
@@ -251,63 +240,23 @@ internal sealed class SandboxWorker : IDisposable
         }
     }
 
-    private void KillCgroupMembers()
+    /// <summary>A new cgroup named after its owner (<see cref="SandboxOwner"/>), so a later start can remove it if this
+    /// process is killed before it does.</summary>
+    private static string CreateCgroup(string parent, SandboxOwner owner, int id)
     {
-        foreach (string dir in _cgroups)
-        {
-            try
-            {
-                foreach (string line in File.ReadAllLines(Path.Combine(dir, "cgroup.procs")))
-                {
-                    if (int.TryParse(line, out int pid) && pid > 1) KillPid(pid);
-                }
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-            }
-        }
-    }
-
-    private static void KillPid(int pid)
-    {
-        try
-        {
-            using var process = Process.GetProcessById(pid);
-            process.Kill();
-        }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
-        {
-        }
-    }
-
-    private void Release()
-    {
-        _process.Dispose();
-        RemoveCgroups(_cgroups);
-    }
-
-    private static string CreateCgroup(string parent, int id)
-    {
-        string dir = Path.Combine(parent, $"pfppo-{Environment.ProcessId}-{id}-{Guid.NewGuid().ToString("N")[..8]}");
+        string dir = Path.Combine(parent, $"{StaleSandboxes.CgroupPrefix}{owner.Tag}-{id}-{Guid.NewGuid().ToString("N")[..8]}");
         Directory.CreateDirectory(dir);
         return dir;
     }
 
-    private static void RemoveCgroups(List<string> cgroups)
+    private static async Task RemoveCgroupsAsync(List<string> cgroups)
     {
         foreach (string dir in cgroups)
         {
-            for (int attempt = 0; attempt < 50; attempt++)
+            // rmdir fails while killed processes are still leaving the group: retry for up to a second.
+            for (int attempt = 0; attempt < 50 && Directory.Exists(dir) && !StaleSandboxes.TryRemoveCgroup(dir); attempt++)
             {
-                try
-                {
-                    if (Directory.Exists(dir)) Directory.Delete(dir);
-                    break;
-                }
-                catch (IOException)
-                {
-                    Thread.Sleep(20); // processes still leaving the group
-                }
+                await Task.Delay(20);
             }
         }
     }
