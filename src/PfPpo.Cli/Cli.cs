@@ -18,6 +18,7 @@ public static class Cli
             InitModelCommand.Create(),
             GenerateCommand.Create(),
             SftCommand.Create(),
+            RmDataCommand.Create(),
             RmTrainCommand.Create(),
             ScoreCommand.Create(),
             EvalCommand.Create(),
