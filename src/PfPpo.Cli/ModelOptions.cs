@@ -37,7 +37,7 @@ public sealed class ModelOptions
     /// <param name="dtype">Whether the command takes --dtype.</param>
     public static ModelOptions Create(string? model, string? output = null, string? seed = null, bool dtype = true) => new(
         model is null ? null : new Option<string>("--model") { Description = model, Required = true },
-        output is null ? null : new Option<string>("--out") { Description = output, Required = true },
+        output is null ? null : new Option<string>("--out") { Description = output, Required = true }.AcceptWritableFolder(),
         seed is null ? null : new Option<long>("--seed") { Description = seed, DefaultValueFactory = _ => 0L },
         dtype);
 
@@ -72,7 +72,7 @@ public sealed class ModelOptions
         }
         catch (ArgumentException e)
         {
-            throw new ArgumentException($"{flag}: {e.Message.Split(" (Parameter")[0]}", e);
+            throw new UsageException($"{flag}: {e.Message.Split(" (Parameter")[0]}", e);
         }
     }
 }
