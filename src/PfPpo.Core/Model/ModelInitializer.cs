@@ -120,8 +120,9 @@ public static class ModelInitializer
     }
 
     /// <summary><paramref name="bytes"/> with one decimal in GiB, or MiB below 1 GiB: "12.5 GiB", "0.4 MiB".</summary>
-    public static string FormatBytes(long bytes) => string.Create(System.Globalization.CultureInfo.InvariantCulture,
-        bytes >= 1L << 30 ? $"{bytes / (double)(1L << 30):F1} GiB" : $"{bytes / (double)(1L << 20):F1} MiB");
+    public static string FormatBytes(long bytes) => bytes >= 1L << 30
+        ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 30):F1} GiB")
+        : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 20):F1} MiB");
 
     private static int FindEos(HfTokenizer tokenizer, string path, string? requested)
     {
