@@ -35,10 +35,10 @@ public sealed class ModelOptions
     /// <param name="output">Description of --out (required), or null when the command has no output folder.</param>
     /// <param name="seed">Description of --seed (default 0), or null.</param>
     /// <param name="dtype">Whether the command takes --dtype.</param>
-    /// <param name="modelFlag">The flag naming the model folder (<c>--model</c>; <c>--init</c> for trainers that start from one).</param>
+    /// <param name="modelFlag">The flag naming the model folder (<c>--model</c>; <c>--init</c> or <c>--policy</c> for commands that start from one).</param>
     public static ModelOptions Create(string? model, string? output = null, string? seed = null, bool dtype = true, string modelFlag = "--model") => new(
         model is null ? null : new Option<string>(modelFlag) { Description = model, Required = true },
-        output is null ? null : new Option<string>("--out") { Description = output, Required = true },
+        output is null ? null : new Option<string>("--out") { Description = output, Required = true }.AcceptWritableFolder(),
         seed is null ? null : new Option<long>("--seed") { Description = seed, DefaultValueFactory = _ => 0L },
         dtype);
 
@@ -73,7 +73,7 @@ public sealed class ModelOptions
         }
         catch (ArgumentException e)
         {
-            throw new ArgumentException($"{flag}: {e.Message.Split(" (Parameter")[0]}", e);
+            throw new UsageException($"{flag}: {e.Message.Split(" (Parameter")[0]}", e);
         }
     }
 }

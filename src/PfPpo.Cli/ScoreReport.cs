@@ -100,13 +100,13 @@ public static class ScoreReport
         {
             if (!int.TryParse(part, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int k) || k < 1)
             {
-                throw new ArgumentException($"--k: '{part}' is not a positive integer");
+                throw new UsageException($"--k: '{part}' is not a positive integer");
             }
             ks.Add(k);
         }
         if (ks.Count == 0)
         {
-            throw new ArgumentException("--k: give at least one value, e.g. --k 1,10");
+            throw new UsageException("--k: give at least one value, e.g. --k 1,10");
         }
         return ks.Distinct().ToArray();
     }

@@ -1,9 +1,13 @@
 using PfPpo.IO;
 using PfPpo.Sandbox;
+using PfPpo.Training;
 
 namespace PfPpo.Cli;
 
-/// <summary>Turns user errors (bad files, bad arguments) into <c>error: message</c> on stderr and exit code 1, without a stack trace.</summary>
+/// <summary>
+/// Turns user errors (bad files, bad flags) into <c>error: message</c> on stderr and exit code 1, without a stack trace.
+/// Any other exception is a bug in the toolkit and keeps its stack trace, so that it is not mistaken for bad input.
+/// </summary>
 public static class UserErrors
 {
     public static int Run(Func<int> action)
@@ -32,13 +36,13 @@ public static class UserErrors
     }
 
     /// <summary>
-    /// Errors a user can fix: malformed or missing files (IOException covers FileNotFound/DirectoryNotFound), bad
-    /// options, unsupported formats. Anything else is a bug and keeps its stack trace.
-    /// (DataFormatException is the base of the file-format errors, TokenizerFormatException included.)
-    /// A sandbox that cannot start is reported the same way: it is this machine's setup, not a bug; so is a loss that turned
-    /// NaN or infinite (settings such as the learning rate make it happen; the message names the step).
+    /// Errors a user can fix: a flag value the CLI refused (<see cref="UsageException"/>); a malformed, missing or unreadable
+    /// file (<see cref="DataFormatException"/>, the base of the file-format errors, <see cref="InvalidDataException"/>, and
+    /// <see cref="IOException"/>, which covers FileNotFound, DirectoryNotFound and <see cref="RunFolderException"/>);
+    /// a machine that lacks something (no sandbox, no ICU, not enough memory for the model asked for); a loss that turned NaN or infinite (settings such as the learning
+    /// rate make it happen; the message names the step). Anything else, ArgumentException included, is a bug.
     /// </summary>
-    private static bool IsUserError(Exception e) => e is FormatException or ArgumentException or IOException or InvalidDataException
-        or DataFormatException or UnauthorizedAccessException or PlatformNotSupportedException or NotSupportedException
-        or SandboxInfrastructureException or Training.NonFiniteTrainingException;
+    public static bool IsUserError(Exception e) => e is UsageException or DataFormatException or InvalidDataException or IOException
+        or UnauthorizedAccessException or PlatformNotSupportedException or InsufficientMemoryException or SandboxInfrastructureException
+        or NonFiniteTrainingException;
 }

@@ -12,7 +12,8 @@ public static class DemoCommand
     public static Command Create()
     {
         var defaults = new DemoSettings();
-        var output = new Option<string>("--out") { Description = "Run directory (one folder per stage, summary.json).", DefaultValueFactory = _ => Path.Combine("runs", "demo") };
+        var output = new Option<string>("--out") { Description = "Run directory (one folder per stage, summary.json).", DefaultValueFactory = _ => Path.Combine("runs", "demo") }
+            .AcceptWritableFolder();
         var force = new Option<bool>("--force") { Description = "Rerun every stage even if its folder holds a finished run with the same settings." };
         var seed = new Option<int>("--seed") { Description = "Seed of tasks, model init, data order and sampling.", DefaultValueFactory = _ => defaults.Seed };
         var train = new Option<int>("--train") { Description = "Training tasks.", DefaultValueFactory = _ => defaults.TrainTasks }.InRange(1, 1_000_000);
@@ -21,25 +22,29 @@ public static class DemoCommand
         var learningRate = new Option<double>("--lr") { Description = "SFT peak learning rate.", DefaultValueFactory = _ => defaults.Sft.LearningRate }.InRange(0, 1, minInclusive: false);
         var batchSize = new Option<int>("--batch-size") { Description = "SFT sequences per step.", DefaultValueFactory = _ => defaults.Sft.BatchSize }.InRange(1, 65_536);
         var vocab = new Option<int>("--vocab-size") { Description = "Tokenizer vocabulary size.", DefaultValueFactory = _ => defaults.VocabSize }.InRange(300, 1 << 20);
-        var hidden = new Option<int>("--hidden") { Description = "Model width (heads keep 32 dims each).", DefaultValueFactory = _ => defaults.Shape.Hidden };
+        var hidden = new Option<int>("--hidden") { Description = "Model width (heads keep 32 dims each).", DefaultValueFactory = _ => defaults.Shape.Hidden }
+            .InRange(32, 1 << 16);
+        hidden.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() % 32 != 0)
+            {
+                result.AddError($"--hidden must be a multiple of 32, got {result.GetValueOrDefault<int>()}.");
+            }
+        });
         var layers = new Option<int>("--layers") { Description = "Model depth.", DefaultValueFactory = _ => defaults.Shape.Layers }.InRange(1, 256);
-        var workers = new Option<int>("--workers") { Description = "Sandbox workers (0: one per core).", DefaultValueFactory = _ => 0 }.InRange(0, 4 * Environment.ProcessorCount);
-        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
-        var threads = new Option<int?>("--threads") { Description = "CPU threads (default: all cores)." };
+        var workers = new Option<int>("--workers") { Description = "Sandbox workers (0: one per core).", DefaultValueFactory = _ => 0 }.WorkerCount();
+        var shared = ModelOptions.Create(model: null, dtype: false); // --device and --threads
 
         var command = new Command("demo", "Run the embedded default end to end: generated tasks, tokenizer, tiny model, SFT, sandboxed evaluation.");
-        foreach (Option option in new Option[] { output, force, seed, train, test, epochs, learningRate, batchSize, vocab, hidden, layers, workers, device, threads })
+        foreach (Option option in new Option[] { output, force, seed, train, test, epochs, learningRate, batchSize, vocab, hidden, layers, workers })
         {
             command.Options.Add(option);
         }
+        shared.AddTo(command);
         command.SetAction((parse, cancellation) => UserErrors.RunAsync(async () =>
         {
-            TorchRuntime.Initialize(parse.GetValue(threads));
+            ResolvedModelOptions common = shared.Resolve(parse);
             int width = parse.GetValue(hidden);
-            if (width < 32 || width % 32 != 0)
-            {
-                throw new ArgumentException($"--hidden must be a positive multiple of 32, got {width}.");
-            }
             var settings = defaults with
             {
                 Seed = parse.GetValue(seed), TrainTasks = parse.GetValue(train), TestTasks = parse.GetValue(test),
@@ -63,7 +68,7 @@ public static class DemoCommand
                 {
                     var observer = new ProgressObserver(context);
                     summary = await Demo.RunAsync(outDir, settings, parse.GetValue(force), observer,
-                        TorchRuntime.ParseDevice(parse.GetValue(device)!), cancellation);
+                        common.Device, cancellation);
                     records = observer.Records;
                 });
 

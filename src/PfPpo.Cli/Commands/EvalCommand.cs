@@ -4,6 +4,7 @@ using PfPpo.Benchmarks;
 using PfPpo.Checkpoints;
 using PfPpo.Evaluation;
 using PfPpo.Model;
+using PfPpo.Rollouts;
 using PfPpo.Runtime;
 using PfPpo.Scoring;
 using PfPpo.Tokenization;
@@ -18,19 +19,20 @@ public static class EvalCommand
     {
         var defaults = new EvalOptions();
         var shared = ModelOptions.Create(model: "Hugging Face checkpoint directory (with tokenizer.json).", seed: "Sampling seed.");
-        var problems = new Option<string>("--problems") { Description = "Problems jsonl: HumanEval, MBPP, LeetCode, EvalPlus or PfPpo tasks (as for pfppo score).", Required = true };
+        var problems = new Option<string>("--problems") { Description = "Problems jsonl: HumanEval, MBPP, LeetCode, EvalPlus or PfPpo tasks (as for pfppo score).", Required = true }
+            .AcceptExistingFile();
         var n = new Option<int>("--n") { Description = "Samples per problem.", DefaultValueFactory = _ => 1 }.InRange(1, 100_000);
-        var temperature = new Option<double?>("--temperature") { Description = "Sampling temperature; 0 is greedy (default: 0 for --n 1, else 1.0)." };
+        var temperature = new Option<double?>("--temperature") { Description = "Sampling temperature; 0 is greedy (default: 0 for --n 1, else 1.0)." }.InRange(0, 100);
         var topP = new Option<double>("--top-p") { Description = "Nucleus sampling threshold.", DefaultValueFactory = _ => defaults.TopP }.InRange(0, 1, minInclusive: false);
         var topK = new Option<int>("--top-k") { Description = "Sample among the k most likely tokens (0: all).", DefaultValueFactory = _ => defaults.TopK }.InRange(0);
-        var ks = new Option<string?>("--k") { Description = "pass@k values, e.g. 1,4 (default: 1 and --n)." };
-        var output = new Option<string?>("--out") { Description = "Per-sample results jsonl (completion, status, tests passed, ...), in problem then sample order." };
+        var ks = new Option<string?>("--k") { Description = "pass@k values, e.g. 1,4 (default: 1 and --n)." }.AcceptKList();
+        var output = new Option<string?>("--out") { Description = "Per-sample results jsonl (completion, status, tests passed, ...), in problem then sample order." }.AcceptWritableFile();
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of a table." };
-        var maxNewTokens = new Option<int>("--max-new-tokens") { Description = "Longest completion.", DefaultValueFactory = _ => defaults.MaxNewTokens }.InRange(1, 1 << 20);
+        var maxNewTokens = new Option<int>("--max-new-tokens") { Description = "Longest completion (capped at the model's context).", DefaultValueFactory = _ => defaults.MaxNewTokens }.InRange(1);
         var batchSize = new Option<int>("--batch-size") { Description = "Rows per generation micro-batch.", DefaultValueFactory = _ => defaults.MicroBatchSize }.InRange(1, 65_536);
         var limit = new Option<int?>("--limit") { Description = "Evaluate only the first N problems." }.InRange(1);
         var challenge = new Option<bool>("--challenge-tests") { Description = "MBPP: also run challenge_test_list." };
-        var workers = new Option<int>("--workers") { Description = "Sandbox workers (0: one per core).", DefaultValueFactory = _ => 0 };
+        var workers = new Option<int>("--workers") { Description = "Sandbox workers (0: one per core).", DefaultValueFactory = _ => 0 }.WorkerCount();
 
         var command = new Command("eval", "Generate with a model and score in the sandbox: greedy pass@1 by default, sampled pass@k with --n and --temperature.");
         shared.AddTo(command);
@@ -39,20 +41,27 @@ public static class EvalCommand
         {
             command.Options.Add(option);
         }
+        command.Validators.Add(result =>
+        {
+            int count = result.GetValue(n);
+            try
+            {
+                if (result.GetValue(ks) is string text && ScoreReport.ParseKs(text).FirstOrDefault(k => k > count) is > 0 and int tooLarge)
+                {
+                    result.AddError($"--k: every k must be at most --n ({count}), got {tooLarge}.");
+                }
+            }
+            catch (UsageException)
+            {
+                // A malformed --k list is reported by its own rule.
+            }
+        });
         command.SetAction((parse, cancellation) => UserErrors.RunAsync(async () =>
         {
             ResolvedModelOptions common = shared.Resolve(parse);
             int samples = parse.GetValue(n);
-            if (samples < 1)
-            {
-                throw new ArgumentException($"--n must be at least 1, got {samples}.");
-            }
             double temp = parse.GetValue(temperature) ?? (samples == 1 ? 0.0 : 1.0);
             int[] kValues = parse.GetValue(ks) is string text ? ScoreReport.ParseKs(text) : new[] { 1, samples }.Distinct().ToArray();
-            if (kValues.Any(k => k > samples))
-            {
-                throw new ArgumentException($"--k: every k must be at most --n ({samples}).");
-            }
             if (samples > 1 && temp == 0)
             {
                 Console.Error.WriteLine("warning: --n > 1 with --temperature 0 gives identical greedy samples.");
@@ -69,9 +78,18 @@ public static class EvalCommand
                 set = set.Take(Math.Max(0, max)).ToArray();
             }
             string modelDir = common.Model!;
+            HfTokenizer tokenizer = HfTokenizer.Load(Path.Combine(modelDir, HfCheckpoint.TokenizerFile));
+            if (set.Count > 0)
+            {
+                RolloutPrompt longest = set.Select(p => RolloutPrompt.For(p, tokenizer)).MaxBy(p => p.Tokens.Count)!;
+                options = options with
+                {
+                    MaxNewTokens = ContextLimit.Cap(options.MaxNewTokens, longest.Tokens.Count,
+                        HfCheckpoint.LoadConfig(modelDir).MaxPositionEmbeddings, $"the longest prompt ({longest.Problem.TaskId})"),
+                };
+            }
             using CausalLM lm = HfCheckpoint.LoadCausalLM(modelDir, common.Device, common.DType);
             lm.eval();
-            HfTokenizer tokenizer = HfTokenizer.Load(Path.Combine(modelDir, HfCheckpoint.TokenizerFile));
 
             await using Scorer scorer = await Scorer.CreateAsync(new ScorerOptions(parse.GetValue(workers)), cancellation);
             if (scorer.Isolation.Warning.Length > 0)

@@ -17,7 +17,7 @@ public static class RmDataCommand
             model: "The policy (an SFT checkpoint, with tokenizer.json) to sample from.",
             output: "Output directory: samples.jsonl (every scored response) and pairs.jsonl.",
             seed: "Sampling seed.", modelFlag: "--policy");
-        var problems = new Option<string>("--problems") { Description = "Problems jsonl (HumanEval, MBPP, LeetCode, EvalPlus or PfPpo tasks).", Required = true };
+        var problems = new Option<string>("--problems") { Description = "Problems jsonl (HumanEval, MBPP, LeetCode, EvalPlus or PfPpo tasks).", Required = true }.AcceptExistingFile();
         var n = new Option<int>("--n") { Description = "Responses sampled per prompt.", DefaultValueFactory = _ => defaults.SamplesPerPrompt }.InRange(2, 1000);
         var prompts = new Option<int?>("--prompts") { Description = "Use the first K problems (default: all)." }.InRange(1);
         var temperature = new Option<double>("--temperature") { Description = "Sampling temperature.", DefaultValueFactory = _ => defaults.Temperature }.InRange(0, 100, minInclusive: false);
@@ -25,7 +25,7 @@ public static class RmDataCommand
         var maxNewTokens = new Option<int>("--max-new-tokens") { Description = "Longest response.", DefaultValueFactory = _ => defaults.MaxNewTokens }.InRange(1, 1 << 16);
         var pairing = new Option<string>("--pairing") { Description = "max-edit: one pair per prompt, the two most different responses whose scores differ (the paper); all: every pair whose scores differ.", DefaultValueFactory = _ => "max-edit" };
         pairing.AcceptOnlyFromAmong("max-edit", "all");
-        var workers = new Option<int>("--workers") { Description = "Sandbox workers (0: one per core).", DefaultValueFactory = _ => 0 }.InRange(0, 4 * Environment.ProcessorCount);
+        var workers = new Option<int>("--workers") { Description = "Sandbox workers (0: one per core).", DefaultValueFactory = _ => 0 }.WorkerCount();
 
         var command = new Command("rm-data", "Reward-model data: N samples per prompt scored in the sandbox, preference pairs labelled by actual score.");
         shared.AddTo(command);

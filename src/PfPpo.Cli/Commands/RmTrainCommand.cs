@@ -17,7 +17,7 @@ public static class RmTrainCommand
             model: "Starting checkpoint: a causal LM (the SFT model; its score head starts fresh) or a reward model, with tokenizer.json.",
             output: "Output directory: the reward model, checkpoints/, metrics.jsonl, tensorboard/.",
             seed: "Seed of the head's initialisation, the held-out split and the data order.", modelFlag: "--init");
-        var pairs = new Option<string>("--pairs") { Description = "pairs.jsonl: {\"task_id\", \"prompt\", \"chosen\", \"rejected\"[, \"margin\"]} per line.", Required = true };
+        var pairs = new Option<string>("--pairs") { Description = "pairs.jsonl: {\"task_id\", \"prompt\", \"chosen\", \"rejected\"[, \"margin\"]} per line.", Required = true }.AcceptExistingFile();
         var epochs = new Option<int>("--epochs") { Description = "Passes over the pairs.", DefaultValueFactory = _ => defaults.Epochs }.InRange(1, 10_000);
         var maxSteps = new Option<int?>("--max-steps") { Description = "Total optimizer steps (overrides --epochs)." }.InRange(1);
         var batchSize = new Option<int>("--batch-size") { Description = "Pairs per step.", DefaultValueFactory = _ => defaults.BatchSize }.InRange(1, 65_536);

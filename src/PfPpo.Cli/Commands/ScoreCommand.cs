@@ -14,13 +14,16 @@ public static class ScoreCommand
 {
     public static Command Create()
     {
-        var problems = new Option<FileInfo>("--problems") { Description = "Problems jsonl (HumanEval, MBPP, LeetCode or PfPpo structured format).", Required = true };
-        var samples = new Option<FileInfo?>("--samples") { Description = "Samples jsonl: {\"task_id\", \"completion\"} or {\"task_id\", \"solution\"} per line." };
+        var problems = new Option<FileInfo>("--problems") { Description = "Problems jsonl (HumanEval, MBPP, LeetCode or PfPpo structured format).", Required = true }
+            .AcceptExistingFile();
+        var samples = new Option<FileInfo?>("--samples") { Description = "Samples jsonl: {\"task_id\", \"completion\"} or {\"task_id\", \"solution\"} per line." }
+            .AcceptExistingFile();
         var canonical = new Option<bool>("--canonical") { Description = "Score each problem's own reference solution (a data-set sanity check)." };
-        var output = new Option<FileInfo?>("--out") { Description = "Write one JSON line per sample, in input order." };
-        var ks = new Option<string>("--k") { Description = "Comma-separated k values for pass@k.", DefaultValueFactory = _ => "1,10" };
-        var workers = new Option<int>("--workers") { Description = "Sandbox workers (default: one per core).", DefaultValueFactory = _ => 0 };
-        var timeout = new Option<double?>("--timeout") { Description = $"Time limit per program in seconds (default {SandboxLimits.Default.Timeout.TotalSeconds:0}); calibrated problems may get more." };
+        var output = new Option<FileInfo?>("--out") { Description = "Write one JSON line per sample, in input order." }.AcceptWritableFile();
+        var ks = new Option<string>("--k") { Description = "Comma-separated k values for pass@k.", DefaultValueFactory = _ => "1,10" }.AcceptKList();
+        var workers = new Option<int>("--workers") { Description = "Sandbox workers (default: one per core).", DefaultValueFactory = _ => 0 }.WorkerCount();
+        var timeout = new Option<double?>("--timeout") { Description = $"Time limit per program in seconds (default {SandboxLimits.Default.Timeout.TotalSeconds:0}); calibrated problems may get more." }
+            .InRange(0, 3600, minInclusive: false);
         var noCalibrate = new Option<bool>("--no-calibrate") { Description = "Do not raise time limits from the reference solutions' measured runtimes." };
         var challenge = new Option<bool>("--challenge-tests") { Description = "Also run MBPP's challenge_test_list." };
         var json = new Option<bool>("--json") { Description = "Print the summary as one JSON object instead of a table." };
@@ -29,6 +32,13 @@ public static class ScoreCommand
         {
             problems, samples, canonical, output, ks, workers, timeout, noCalibrate, challenge, json,
         };
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(canonical) == (result.GetResult(samples) is not null))
+            {
+                result.AddError("give exactly one of --samples FILE or --canonical.");
+            }
+        });
         command.SetAction((parse, ct) => UserErrors.RunAsync(async () =>
         {
             {
@@ -47,17 +57,10 @@ public static class ScoreCommand
 
     private static async Task<int> RunAsync(Options o, CancellationToken ct)
     {
-        if (o.Canonical == (o.Samples is not null)) throw new ArgumentException("give exactly one of --samples FILE or --canonical");
-        if (o.Workers < 0) throw new ArgumentException("--workers must not be negative");
-        if (o.Workers > SandboxPool.MaxWorkers)
-        {
-            throw new ArgumentException($"--workers {o.Workers}: this machine can hold at most {SandboxPool.MaxWorkers} sandbox workers " +
-                $"({SandboxPool.WorkersPerCore} per core, {SandboxPool.WorkerMemoryBytes >> 20} MiB each); the default is one per core");
-        }
+        // --samples/--canonical, --workers, --timeout, --k and --out were checked while parsing, before any work.
         var limits = SandboxLimits.Default;
         if (o.TimeoutSeconds is double limitSeconds)
         {
-            if (!(limitSeconds > 0) || limitSeconds > 3600) throw new ArgumentException($"--timeout must be in (0, 3600] seconds, got {limitSeconds}");
             limits = limits with { Timeout = TimeSpan.FromSeconds(limitSeconds), CpuSeconds = Math.Max(limits.CpuSeconds, (int)Math.Ceiling(limitSeconds) + 1) };
         }
         var set = ProblemSet.Load(o.Problems, o.ChallengeTests);

@@ -17,8 +17,10 @@ public static class SftCommand
             model: "Hugging Face checkpoint directory to start from (with tokenizer.json).",
             output: "Output directory: final checkpoint, checkpoints/, metrics.jsonl, tensorboard/.",
             seed: "Seed of the data order and held-out split.");
-        var data = new Option<string>("--data") { Description = "Training jsonl: {\"prompt\",\"completion\"} or HumanEval lines (prompt + canonical_solution).", Required = true };
-        var evalData = new Option<string?>("--eval-data") { Description = "Held-out jsonl for the periodic loss (default: a share of --data)." };
+        var data = new Option<string>("--data") { Description = "Training jsonl: {\"prompt\",\"completion\"} or HumanEval lines (prompt + canonical_solution).", Required = true }
+            .AcceptExistingFile();
+        var evalData = new Option<string?>("--eval-data") { Description = "Held-out jsonl for the periodic loss (default: a share of --data)." }
+            .AcceptExistingFile();
         var epochs = new Option<int>("--epochs") { Description = "Passes over the data.", DefaultValueFactory = _ => defaults.Epochs }.InRange(1, 10_000);
         var maxSteps = new Option<int?>("--max-steps") { Description = "Total optimizer steps (overrides --epochs)." }.InRange(1);
         var batchSize = new Option<int>("--batch-size") { Description = "Sequences per step.", DefaultValueFactory = _ => defaults.BatchSize }.InRange(1, 65_536);

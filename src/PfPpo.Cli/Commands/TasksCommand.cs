@@ -13,7 +13,7 @@ public static class TasksCommand
         {
             Description = "Directory to write train.jsonl and test.jsonl to (created if missing).",
             Required = true,
-        };
+        }.AcceptWritableFolder();
         var seedOption = new Option<int>("--seed")
         {
             Description = "Seed; the same seed and counts give identical files.",
@@ -23,22 +23,12 @@ public static class TasksCommand
         {
             Description = "Number of training tasks.",
             DefaultValueFactory = _ => TaskGenerator.DefaultTrainCount,
-        };
+        }.InRange(0, MaxTasks);
         var testOption = new Option<int>("--test")
         {
             Description = "Number of test tasks.",
             DefaultValueFactory = _ => TaskGenerator.DefaultTestCount,
-        };
-        foreach (Option<int> count in new[] { trainOption, testOption })
-        {
-            count.Validators.Add(result =>
-            {
-                if (result.GetValueOrDefault<int>() < 0)
-                {
-                    result.AddError($"{result.Option.Name} must be zero or more.");
-                }
-            });
-        }
+        }.InRange(0, MaxTasks);
 
         var command = new Command("tasks", "Generate the embedded code-generation benchmark (HumanEval format plus io_tests).")
         {
@@ -52,7 +42,16 @@ public static class TasksCommand
             DirectoryInfo outDir = parseResult.GetValue(outOption)!;
             int seed = parseResult.GetValue(seedOption);
             {
-                TaskSplits splits = TaskGenerator.Generate(seed, parseResult.GetValue(trainOption), parseResult.GetValue(testOption));
+                TaskSplits splits;
+                try
+                {
+                    splits = TaskGenerator.Generate(seed, parseResult.GetValue(trainOption), parseResult.GetValue(testOption));
+                }
+                catch (ArgumentException e) when (e.Message.StartsWith("could not draw", StringComparison.Ordinal))
+                {
+                    // The families hold fewer distinct prompts than asked for: the counts are the user's to lower.
+                    throw new UsageException($"--train/--test: {e.Message}", e);
+                }
                 outDir.Create();
                 string trainPath = Path.Combine(outDir.FullName, "train.jsonl");
                 string testPath = Path.Combine(outDir.FullName, "test.jsonl");
@@ -64,6 +63,9 @@ public static class TasksCommand
         }));
         return command;
     }
+
+    /// <summary>The most tasks one split may ask for.</summary>
+    private const int MaxTasks = 1_000_000;
 
     private static void PrintSummary(TaskSplits splits, int seed, string trainPath, string testPath)
     {

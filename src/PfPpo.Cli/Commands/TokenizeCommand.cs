@@ -9,7 +9,8 @@ public static class TokenizeCommand
 {
     public static Command Create()
     {
-        var tokenizerOption = new Option<string>("--tokenizer") { Description = "Path to a Hugging Face tokenizer.json (byte-level BPE).", Required = true };
+        var tokenizerOption = new Option<string>("--tokenizer") { Description = "Path to a Hugging Face tokenizer.json (byte-level BPE).", Required = true }
+            .AcceptExistingFile();
         var textOption = new Option<string>("--text") { Description = "Text to encode; with --decode, a JSON array of ids.", Required = true };
         var decodeOption = new Option<bool>("--decode") { Description = "Decode the JSON array of ids in --text and print the text." };
         var command = new Command("tokenize", "Encode text to token ids (printed as a JSON array; no special tokens added), or decode ids.")
@@ -24,7 +25,14 @@ public static class TokenizeCommand
             string text = parseResult.GetValue(textOption)!;
             if (parseResult.GetValue(decodeOption))
             {
-                Console.Out.WriteLine(tokenizer.Decode(ParseIds(text)));
+                int[] ids = ParseIds(text);
+                int[] unknown = ids.Where(id => tokenizer.IdToToken(id) is null).Distinct().ToArray();
+                if (unknown.Length > 0)
+                {
+                    throw new UsageException($"--text: {(unknown.Length == 1 ? "id" : "ids")} {string.Join(", ", unknown)} " +
+                        $"{(unknown.Length == 1 ? "is" : "are")} not in the vocabulary of {parseResult.GetValue(tokenizerOption)} (vocab size {tokenizer.VocabSize}).");
+                }
+                Console.Out.WriteLine(tokenizer.Decode(ids));
             }
             else
             {
@@ -39,11 +47,11 @@ public static class TokenizeCommand
     {
         try
         {
-            return JsonSerializer.Deserialize<int[]>(json) ?? throw new FormatException("--text must be a JSON array of integer ids, not null.");
+            return JsonSerializer.Deserialize<int[]>(json) ?? throw new UsageException("--text must be a JSON array of integer ids, not null.");
         }
         catch (JsonException e)
         {
-            throw new FormatException($"--text must be a JSON array of integer ids with --decode: {e.Message}", e);
+            throw new UsageException($"--text must be a JSON array of integer ids with --decode: {e.Message}", e);
         }
     }
 }

@@ -9,9 +9,11 @@ public static class TrainTokenizerCommand
 {
     public static Command Create()
     {
-        var inputOption = new Option<string[]>("--input") { Description = "Training text files (UTF-8); repeat or list several.", Required = true, AllowMultipleArgumentsPerToken = true };
-        var vocabSizeOption = new Option<int>("--vocab-size") { Description = "Total vocabulary: 256 bytes + merges + special tokens (<|endoftext|>, <|pad|>).", Required = true };
-        var outOption = new Option<string>("--out") { Description = "Where to write the tokenizer.json.", Required = true };
+        var inputOption = new Option<string[]>("--input") { Description = "Training text files (UTF-8); repeat or list several.", Required = true, AllowMultipleArgumentsPerToken = true }
+            .AcceptExistingFile();
+        var vocabSizeOption = new Option<int>("--vocab-size") { Description = "Total vocabulary: 256 bytes + merges + special tokens (<|endoftext|>, <|pad|>).", Required = true }
+            .InRange(256 + BpeTrainer.DefaultSpecialTokens.Count, 1 << 20);
+        var outOption = new Option<string>("--out") { Description = "Where to write the tokenizer.json.", Required = true }.AcceptWritableFile();
         var command = new Command("train-tokenizer", "Train a byte-level BPE tokenizer (Qwen2-style tokenizer.json) on text files.")
         {
             inputOption,
@@ -21,13 +23,6 @@ public static class TrainTokenizerCommand
         command.SetAction(parseResult => UserErrors.Run(() =>
         {
             string[] inputs = parseResult.GetValue(inputOption)!;
-            foreach (string input in inputs)
-            {
-                if (!File.Exists(input))
-                {
-                    throw new FileNotFoundException($"input file '{input}' does not exist.", input);
-                }
-            }
             string output = parseResult.GetValue(outOption)!;
             var options = new BpeTrainerOptions { VocabSize = parseResult.GetValue(vocabSizeOption) };
             var stopwatch = Stopwatch.StartNew();

@@ -70,11 +70,17 @@ public sealed class Generator
             throw new InvalidOperationException("Stop strings need a tokenizer to decode the text; this generator has none.");
         }
         int vocab = model.Config.VocabSize;
+        int context = model.Config.MaxPositionEmbeddings;
         for (int p = 0; p < prompts.Count; p++)
         {
             if (prompts[p].Count == 0)
             {
                 throw new ArgumentException($"Prompt {p} is empty; a prompt needs at least one token.", nameof(prompts));
+            }
+            if (prompts[p].Count >= context)
+            {
+                throw new ArgumentException($"Prompt {p} has {prompts[p].Count} tokens, which leaves no room to generate within the model's " +
+                    $"context (max_position_embeddings {context}).", nameof(prompts));
             }
             foreach (int id in prompts[p])
             {
@@ -119,8 +125,12 @@ public sealed class Generator
         Row[] distinct = rows.DistinctBy(r => r.PromptIndex).ToArray();
         TokenBatch prefill = TokenBatch.Collate(distinct.Select(r => new TokenSequence(r.Prompt, [])).ToArray(),
             model.Config.PadTokenId ?? 0, PfPpo.Model.Padding.Left, device);
+        // No sample runs past the model's context: each stops after MaxNewTokens or at max_position_embeddings, whichever
+        // comes first (finish reason Length). The budget depends on the sample's own prompt only, never on its batch.
+        int[] budgets = rows.Select(r => Math.Min(options.MaxNewTokens, model.Config.MaxPositionEmbeddings - r.Prompt.Count)).ToArray();
+        int steps = budgets.Max();
         using KvCache? cache = options.UseKvCache
-            ? new KvCache(model.Config, distinct.Length, prefill.Length + options.MaxNewTokens, device, first.dtype)
+            ? new KvCache(model.Config, distinct.Length, prefill.Length + steps, device, first.dtype)
             : null;
         Tensor sequence = prefill.InputIds;                                                       // [U, T]
         Tensor mask = prefill.AttentionMask;                                                      // [U, T]
@@ -137,7 +147,7 @@ public sealed class Generator
 
         int[] active = Enumerable.Range(0, batch).ToArray(); // batch slot -> row
         int maxStop = options.StopStrings.Count == 0 ? 0 : options.StopStrings.Max(s => s.Length);
-        for (int step = 0; step < options.MaxNewTokens; step++)
+        for (int step = 0; step < steps; step++)
         {
             cancellation.ThrowIfCancellationRequested();
             using var stepScope = NewDisposeScope();
@@ -170,7 +180,7 @@ public sealed class Generator
                         continue;
                     }
                 }
-                if (step == options.MaxNewTokens - 1)
+                if (step == budgets[active[slot]] - 1)
                 {
                     row.Finish = FinishReason.Length;
                     row.Text = tokenizer?.Decode(row.Tokens) ?? "";

@@ -3,7 +3,8 @@ namespace PfPpo.Generation;
 /// <summary>How <see cref="Generator"/> samples completions.</summary>
 public sealed record SamplingOptions
 {
-    /// <summary>The most tokens generated per sample (an EOS token counts).</summary>
+    /// <summary>The most tokens generated per sample (an EOS token counts); a sample also stops at the model's context length
+    /// (max_position_embeddings, prompt included).</summary>
     public int MaxNewTokens { get; init; } = 128;
 
     /// <summary>Softmax temperature; 0 means greedy (argmax) decoding.</summary>
@@ -62,7 +63,7 @@ public enum FinishReason
     /// <summary>The text reached a stop string.</summary>
     Stop,
 
-    /// <summary>MaxNewTokens were generated.</summary>
+    /// <summary>MaxNewTokens were generated, or the sample reached the model's context length.</summary>
     Length,
 }
 

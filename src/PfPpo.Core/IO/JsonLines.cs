@@ -12,6 +12,7 @@ public static class JsonLines
 
     public static IEnumerable<(string Where, JsonElement Record)> Read(string path)
     {
+        if (Directory.Exists(path)) throw new DataFormatException($"{path}: is a directory, not a file");
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file", path);
         using var reader = Open(path);
         int first;
@@ -49,16 +50,79 @@ public static class JsonLines
         return new StreamReader(stream);
     }
 
+    /// <summary>
+    /// Parses one JSON value; malformed JSON, and strings that are not valid UTF-16 (a lone surrogate escape such as
+    /// <c>\ud800</c>, which the parser accepts but no string can hold), are a <see cref="DataFormatException"/> naming
+    /// <paramref name="where"/>.
+    /// </summary>
     public static JsonDocument Parse(string text, string where)
     {
+        ArgumentNullException.ThrowIfNull(text);
+        JsonDocument document;
         try
         {
-            return JsonDocument.Parse(text, new JsonDocumentOptions { MaxDepth = 256 });
+            document = JsonDocument.Parse(text, new JsonDocumentOptions { MaxDepth = 256 });
         }
         catch (JsonException e)
         {
             string position = e.LineNumber is > 0 ? $"line {e.LineNumber + 1}, " : "";
             throw new DataFormatException($"{where}: invalid JSON ({e.Message.Split(" LineNumber", 2)[0].TrimEnd('.')}, {position}column {(e.BytePositionInLine ?? 0) + 1})");
+        }
+        // Only a \u escape can spell a lone surrogate (raw invalid UTF-8 is refused by the parser), so most lines skip the walk.
+        if (text.Contains("\\u", StringComparison.Ordinal) && FirstInvalidString(document.RootElement) is string path)
+        {
+            document.Dispose();
+            throw new DataFormatException($"{where}: invalid JSON (the string at {path} is not valid UTF-16: it holds a lone surrogate escape such as \\ud800)");
+        }
+        return document;
+    }
+
+    /// <summary>The JSON path of the first string or property name that cannot be read as UTF-16, or null.</summary>
+    private static string? FirstInvalidString(JsonElement element, string path = "$")
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.String:
+                return Readable(() => element.GetString()) ? null : path;
+            case JsonValueKind.Array:
+                int index = 0;
+                foreach (JsonElement item in element.EnumerateArray())
+                {
+                    if (FirstInvalidString(item, $"{path}[{index++}]") is string found)
+                    {
+                        return found;
+                    }
+                }
+                return null;
+            case JsonValueKind.Object:
+                foreach (JsonProperty property in element.EnumerateObject())
+                {
+                    string name = "";
+                    if (!Readable(() => name = property.Name))
+                    {
+                        return $"{path} (a property name)";
+                    }
+                    if (FirstInvalidString(property.Value, $"{path}.{name}") is string found)
+                    {
+                        return found;
+                    }
+                }
+                return null;
+            default:
+                return null;
+        }
+    }
+
+    private static bool Readable(Action read)
+    {
+        try
+        {
+            read();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
         }
     }
 }

@@ -86,6 +86,21 @@ public sealed record ModelConfig
     /// <summary>The per-head dimension: <c>head_dim</c> when given, else hidden_size / num_attention_heads.</summary>
     public int HeadDim => HeadDimOverride ?? HiddenSize / NumAttentionHeads;
 
+    /// <summary>
+    /// The parameters of the causal LM this config describes (tied weights counted once), computed from the shape
+    /// alone, so that a model's size is known before any memory is allocated for it.
+    /// </summary>
+    public long CausalLMParameterCount()
+    {
+        long hidden = HiddenSize, attention = (long)NumAttentionHeads * HeadDim, kv = (long)NumKeyValueHeads * HeadDim;
+        long qkv = hidden * (attention + 2 * kv) + (QkvBias ? attention + 2 * kv : 0);
+        long output = attention * hidden + (OutputProjectionBias ? hidden : 0);
+        long mlp = 3 * hidden * IntermediateSize + (MlpProjectionBias ? 2L * IntermediateSize + hidden : 0);
+        long layer = qkv + output + mlp + 2 * hidden;
+        long embedding = (long)VocabSize * hidden;
+        return embedding + NumHiddenLayers * layer + hidden + (TieWordEmbeddings ? 0 : embedding);
+    }
+
     /// <summary>Whether q/k/v projections carry a bias (always for Qwen2; <c>attention_bias</c> for Llama).</summary>
     public bool QkvBias => ModelType == "qwen2" || AttentionBias;
 

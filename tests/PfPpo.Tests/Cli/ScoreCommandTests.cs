@@ -87,7 +87,8 @@ public class ScoreCommandTests
     {
         var result = CliRunner.Run("score", "--problems", TestData.PathOf("mbpp.jsonl"), "--canonical", option, value);
         Assert.Equal(1, result.ExitCode);
-        Assert.Contains($"error: {option}", result.StdErr);
+        Assert.StartsWith(option, result.StdErr); // refused while parsing, naming the flag
+        Assert.DoesNotContain("   at ", result.StdErr);
     }
 
     [Fact]

@@ -14,6 +14,25 @@ public class GeneratorTests
     private static readonly IReadOnlyList<int>[] Prompts = [[3, 4, 5, 6, 7], [9, 10], [11, 12, 13]];
 
     [Fact]
+    public void NoSampleRunsPastTheContextLengthWhateverItsBatch()
+    {
+        ModelConfig config = TestModels.Tiny() with { MaxPositionEmbeddings = 12 };
+        using CausalLM model = TestModels.Create(config);
+        var options = new SamplingOptions { Temperature = 1.0, MaxNewTokens = int.MaxValue, NumSamples = 2, Seed = 3, EosTokenIds = [] };
+        var together = new Generator(model).Generate(Prompts, options);
+        var alone = new Generator(model).Generate(Prompts, options with { MicroBatchSize = 1 });
+        foreach (GeneratedSample sample in together)
+        {
+            Assert.Equal(12 - Prompts[sample.PromptIndex].Count, sample.TokenIds.Length);
+            Assert.Equal(FinishReason.Length, sample.FinishReason);
+        }
+        Assert.Equal(together.Select(s => s.TokenIds), alone.Select(s => s.TokenIds));
+
+        var full = Assert.Throws<ArgumentException>(() => new Generator(model).Generate([Enumerable.Range(3, 12).ToArray()], options));
+        Assert.Contains("max_position_embeddings 12", full.Message);
+    }
+
+    [Fact]
     public void GreedyMatchesStepwiseArgmaxWithAndWithoutTheCacheInALeftPaddedBatch()
     {
         using var model = TestModels.Create(TestModels.Tiny("llama", ropeScaling: TestModels.Llama3Scaling));

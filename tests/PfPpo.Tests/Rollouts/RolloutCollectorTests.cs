@@ -21,7 +21,7 @@ public class RolloutCollectorTests(SandboxFixture fixture)
     private static IReadOnlyList<Problem> Problems() =>
         new[] { "humaneval.jsonl", "mbpp.jsonl", "structured.jsonl" }.SelectMany(f => ProblemSet.Load(TestData.PathOf(f)).Problems).ToArray();
 
-    private static CausalLM Model() => TestModels.Create(TestModels.Tiny("qwen2") with { VocabSize = 320, EosTokenIds = [] });
+    private static CausalLM Model() => TestModels.Create(TestModels.Tiny("qwen2") with { VocabSize = 320, EosTokenIds = [], MaxPositionEmbeddings = 1024 }); // prompts reach 348 tokens
 
     private static RolloutOptions Options(int promptsPerChunk, int microBatch) => new()
     {
