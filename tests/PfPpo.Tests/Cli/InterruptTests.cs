@@ -4,6 +4,7 @@ using PfPpo.Sandbox;
 namespace PfPpo.Tests.Cli;
 
 /// <summary>SIGINT and SIGTERM sent to a real <c>pfppo score</c> child while its sandboxes run a slow program.</summary>
+[Collection(PfPpo.Tests.SequentialCollection.Name)]
 public class InterruptTests
 {
     [Theory]
@@ -19,8 +20,12 @@ public class InterruptTests
         string[] cgroupParents = new[] { isolation.PidsCgroup, isolation.MemoryCgroup }.OfType<string>().ToArray();
         Assert.NotEmpty(cgroupParents);
 
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string arg in new[] { Path.Combine(AppContext.BaseDirectory, "pfppo.dll"), "score", "--problems", problems, "--samples", samples.Path,
+        // Started through a tiny exec wrapper that restores SIGINT's default: a test host launched as a background job
+        // (bash without job control) ignores SIGINT, and an ignored signal stays ignored across exec, as it should for
+        // a user's background job. The wrapper execs in place, so the child's pid is pfppo's.
+        var start = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string arg in new[] { "-I", "-c", "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])",
+            "dotnet", Path.Combine(AppContext.BaseDirectory, "pfppo.dll"), "score", "--problems", problems, "--samples", samples.Path,
             "--out", outPath, "--workers", "2", "--timeout", "120", "--no-calibrate" })
         {
             start.ArgumentList.Add(arg);
@@ -46,7 +51,16 @@ public class InterruptTests
                 Assert.Equal(0, kill.ExitCode);
             }
             using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            await child.WaitForExitAsync(limit.Token);
+            string signals = string.Join(" ", File.ReadAllLines($"/proc/{child.Id}/status").Where(l => l.StartsWith("Sig", StringComparison.Ordinal)));
+            string mine = string.Join(" ", File.ReadAllLines("/proc/self/status").Where(l => l.StartsWith("Sig", StringComparison.Ordinal)));
+            try
+            {
+                await child.WaitForExitAsync(limit.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                Assert.Fail($"pfppo did not exit within 60 s of SIG{signal}; child {signals}; test host {mine}");
+            }
         }
         finally
         {

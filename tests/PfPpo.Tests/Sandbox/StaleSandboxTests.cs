@@ -5,6 +5,7 @@ namespace PfPpo.Tests.Sandbox;
 
 /// <summary>What a kill -9 leaves (cgroups and temp folders named after a dead process) is removed by the next pool
 /// start; what a live process owns is kept.</summary>
+[Collection(PfPpo.Tests.SequentialCollection.Name)]
 public class StaleSandboxTests
 {
     [Fact]
