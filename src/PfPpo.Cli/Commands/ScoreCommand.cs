@@ -83,7 +83,10 @@ public static class ScoreCommand
                     ?? throw new DataFormatException($"{sample.Source}: unknown task_id '{sample.TaskId}' (not in {o.Problems})");
                 requests.Add(new ScoreRequest(problem, sample.Code, sample.Kind));
             }
-            if (requests.Count == 0) throw new DataFormatException($"{o.Samples}: no samples in the file");
+            if (requests.Count == 0)
+            {
+                throw new DataFormatException($"{o.Samples}: no samples in the file");
+            }
         }
 
         await using var scorer = await Scorer.CreateAsync(new ScorerOptions(o.Workers, limits), ct);
@@ -96,10 +99,20 @@ public static class ScoreCommand
         var results = await scorer.ScoreAsync(requests, ct, calibrate: o.Calibrate && !o.Canonical);
         double seconds = (DateTime.UtcNow - started).TotalSeconds;
 
-        if (o.Out is not null) ResultsJsonl.Write(o.Out, results);
+        if (o.Out is not null)
+        {
+            ResultsJsonl.Write(o.Out, results);
+        }
+
         var summary = ScoreSummary.Compute(results, o.Ks);
-        if (o.Json) ScoreReport.PrintJson(summary, scorer.Isolation, seconds);
-        else ScoreReport.PrintTable(o.Canonical ? "reference solutions" : "pass@k", summary, scorer.Isolation, seconds);
+        if (o.Json)
+        {
+            ScoreReport.PrintJson(summary, scorer.Isolation, seconds);
+        }
+        else
+        {
+            ScoreReport.PrintTable(o.Canonical ? "reference solutions" : "pass@k", summary, scorer.Isolation, seconds);
+        }
 
         if (summary.Errors > 0)
         {

@@ -35,20 +35,32 @@ public sealed class ProblemSet
     /// <param name="includeChallengeTests">Also run MBPP's challenge_test_list.</param>
     public static ProblemSet Load(string path, bool includeChallengeTests = false)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such problems file", path);
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"{path}: no such problems file", path);
+        }
+
         var problems = new List<Problem>();
         foreach (var (where, record) in JsonLines.Read(path))
         {
             problems.Add(Parse(record, where, includeChallengeTests));
         }
-        if (problems.Count == 0) throw new DataFormatException($"{path}: no problems in the file");
+        if (problems.Count == 0)
+        {
+            throw new DataFormatException($"{path}: no problems in the file");
+        }
+
         return new ProblemSet(path, problems);
     }
 
     /// <summary>Parses one problem object; <paramref name="where"/> prefixes every error.</summary>
     public static Problem Parse(JsonElement obj, string where, bool includeChallengeTests = false)
     {
-        if (obj.ValueKind != JsonValueKind.Object) throw new DataFormatException($"{where}: expected a JSON object, got {obj.ValueKind}");
+        if (obj.ValueKind != JsonValueKind.Object)
+        {
+            throw new DataFormatException($"{where}: expected a JSON object, got {obj.ValueKind}");
+        }
+
         var f = new Fields(obj, where);
         string taskId = f.TaskId();
         if (obj.TryGetProperty("io_tests", out _))
@@ -58,15 +70,30 @@ public sealed class ProblemSet
             string? canonical = f.OptionalString("canonical_solution");
             var tests = new List<IoTest>();
             var array = f.Array("io_tests");
-            if (array.GetArrayLength() == 0) throw new DataFormatException($"{where}: field 'io_tests' is empty");
+            if (array.GetArrayLength() == 0)
+            {
+                throw new DataFormatException($"{where}: field 'io_tests' is empty");
+            }
+
             int i = 0;
             foreach (var t in array.EnumerateArray())
             {
                 string at = $"{where}: io_tests[{i}]";
-                if (t.ValueKind != JsonValueKind.Object) throw new DataFormatException($"{at}: expected an object with 'input' and 'output'");
+                if (t.ValueKind != JsonValueKind.Object)
+                {
+                    throw new DataFormatException($"{at}: expected an object with 'input' and 'output'");
+                }
+
                 if (!t.TryGetProperty("input", out var input) || input.ValueKind != JsonValueKind.Array)
+                {
                     throw new DataFormatException($"{at}: 'input' must be an array of positional arguments");
-                if (!t.TryGetProperty("output", out var output)) throw new DataFormatException($"{at}: missing 'output'");
+                }
+
+                if (!t.TryGetProperty("output", out var output))
+                {
+                    throw new DataFormatException($"{at}: missing 'output'");
+                }
+
                 tests.Add(new IoTest(input.Clone(), output.Clone()));
                 i++;
             }
@@ -81,19 +108,34 @@ public sealed class ProblemSet
             var tests = new List<IoTest>();
             foreach (string field in new[] { "base_input", "plus_input" })
             {
-                if (!obj.TryGetProperty(field, out var inputs) || inputs.ValueKind == JsonValueKind.Null) continue;
+                if (!obj.TryGetProperty(field, out var inputs) || inputs.ValueKind == JsonValueKind.Null)
+                {
+                    continue;
+                }
+
                 int i = 0;
                 foreach (var input in f.Array(field).EnumerateArray())
                 {
                     if (input.ValueKind != JsonValueKind.Array)
+                    {
                         throw new DataFormatException($"{where}: {field}[{i}] must be an array of positional arguments");
+                    }
+
                     tests.Add(new IoTest(input.Clone(), default));
                     i++;
                 }
             }
-            if (tests.Count == 0) throw new DataFormatException($"{where}: 'base_input' and 'plus_input' hold no tests");
+            if (tests.Count == 0)
+            {
+                throw new DataFormatException($"{where}: 'base_input' and 'plus_input' hold no tests");
+            }
+
             double atol = obj.TryGetProperty("atol", out var a) && a.ValueKind == JsonValueKind.Number ? a.GetDouble() : 0;
-            if (!(atol >= 0)) throw new DataFormatException($"{where}: field 'atol' must not be negative");
+            if (!(atol >= 0))
+            {
+                throw new DataFormatException($"{where}: field 'atol' must not be negative");
+            }
+
             return new Problem(taskId, ProblemFormat.EvalPlus, prompt, prompt + canonical, f.OptionalString("test") ?? "", entry, "", [], tests, where, atol);
         }
         string? test = f.OptionalString("test");
@@ -101,7 +143,11 @@ public sealed class ProblemSet
         if (hasTestList && (string.IsNullOrWhiteSpace(test) || !obj.TryGetProperty("entry_point", out _)))
         {
             var asserts = f.StringList("test_list");
-            if (asserts.Count == 0) throw new DataFormatException($"{where}: field 'test_list' is empty");
+            if (asserts.Count == 0)
+            {
+                throw new DataFormatException($"{where}: field 'test_list' is empty");
+            }
+
             if (includeChallengeTests && obj.TryGetProperty("challenge_test_list", out var ch) && ch.ValueKind == JsonValueKind.Array)
             {
                 asserts.AddRange(f.StringList("challenge_test_list"));
@@ -125,7 +171,10 @@ public sealed class ProblemSet
             bool leetCode = (entry?.StartsWith("Solution", StringComparison.Ordinal) ?? false)
                 || prompt.Contains("class Solution", StringComparison.Ordinal)
                 || (entry is null && testCode.Contains("Solution()", StringComparison.Ordinal));
-            if (entry is null && !leetCode) throw new DataFormatException($"{where}: missing field 'entry_point'");
+            if (entry is null && !leetCode)
+            {
+                throw new DataFormatException($"{where}: missing field 'entry_point'");
+            }
             // LeetCodeDataset keeps its reference class in 'completion'.
             string? canonical = f.OptionalString("canonical_solution") ?? (leetCode ? f.OptionalString("completion") : null);
             string? reference = canonical is null ? null
@@ -140,7 +189,11 @@ public sealed class ProblemSet
     {
         public string TaskId()
         {
-            if (!obj.TryGetProperty("task_id", out var id)) throw new DataFormatException($"{where}: missing field 'task_id'");
+            if (!obj.TryGetProperty("task_id", out var id))
+            {
+                throw new DataFormatException($"{where}: missing field 'task_id'");
+            }
+
             return id.ValueKind switch
             {
                 JsonValueKind.String when id.GetString()!.Length > 0 => id.GetString()!,
@@ -154,15 +207,26 @@ public sealed class ProblemSet
 
         public string? OptionalString(string name)
         {
-            if (!obj.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return null;
-            if (v.ValueKind != JsonValueKind.String) throw new DataFormatException($"{where}: field '{name}' must be a string, got {v.ValueKind}");
+            if (!obj.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null)
+            {
+                return null;
+            }
+
+            if (v.ValueKind != JsonValueKind.String)
+            {
+                throw new DataFormatException($"{where}: field '{name}' must be a string, got {v.ValueKind}");
+            }
+
             return v.GetString();
         }
 
         public JsonElement Array(string name)
         {
             if (!obj.TryGetProperty(name, out var v) || v.ValueKind != JsonValueKind.Array)
+            {
                 throw new DataFormatException($"{where}: field '{name}' must be an array");
+            }
+
             return v;
         }
 
@@ -171,7 +235,11 @@ public sealed class ProblemSet
             var list = new List<string>();
             foreach (var item in Array(name).EnumerateArray())
             {
-                if (item.ValueKind != JsonValueKind.String) throw new DataFormatException($"{where}: field '{name}' must hold strings, found {item.ValueKind}");
+                if (item.ValueKind != JsonValueKind.String)
+                {
+                    throw new DataFormatException($"{where}: field '{name}' must hold strings, found {item.ValueKind}");
+                }
+
                 list.Add(item.GetString()!);
             }
             return list;

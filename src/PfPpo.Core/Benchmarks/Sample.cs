@@ -21,11 +21,19 @@ public static partial class SampleFile
     /// <summary>Loads samples (jsonl, a JSON array, or either gzipped) in file order. Code inside markdown fences is extracted.</summary>
     public static IReadOnlyList<Sample> Load(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such samples file", path);
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"{path}: no such samples file", path);
+        }
+
         var samples = new List<Sample>();
         foreach (var (where, obj) in JsonLines.Read(path))
         {
-            if (obj.ValueKind != System.Text.Json.JsonValueKind.Object) throw new DataFormatException($"{where}: expected a JSON object");
+            if (obj.ValueKind != System.Text.Json.JsonValueKind.Object)
+            {
+                throw new DataFormatException($"{where}: expected a JSON object");
+            }
+
             if (!obj.TryGetProperty("task_id", out var id)
                 || id.ValueKind is not (System.Text.Json.JsonValueKind.String or System.Text.Json.JsonValueKind.Number))
             {
@@ -52,12 +60,24 @@ public static partial class SampleFile
     /// python); text without fences is returned unchanged.</summary>
     public static string ExtractCode(string text)
     {
-        if (!text.Contains("```", StringComparison.Ordinal)) return text;
+        if (!text.Contains("```", StringComparison.Ordinal))
+        {
+            return text;
+        }
+
         var blocks = Fence().Matches(text);
-        if (blocks.Count == 0) return text;
+        if (blocks.Count == 0)
+        {
+            return text;
+        }
+
         var python = blocks.Where(m => m.Groups["lang"].Value.ToLowerInvariant() is "python" or "py" or "python3").ToList();
         var chosen = python.Count > 0 ? python : blocks.Where(m => m.Groups["lang"].Value.Length == 0).ToList();
-        if (chosen.Count == 0) chosen = [blocks[0]];
+        if (chosen.Count == 0)
+        {
+            chosen = [blocks[0]];
+        }
+
         return string.Join("\n", chosen.Select(m => m.Groups["code"].Value.TrimEnd() + "\n"));
     }
 

@@ -12,11 +12,23 @@ public static class JsonLines
 
     public static IEnumerable<(string Where, JsonElement Record)> Read(string path)
     {
-        if (Directory.Exists(path)) throw new DataFormatException($"{path}: is a directory, not a file");
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file", path);
+        if (Directory.Exists(path))
+        {
+            throw new DataFormatException($"{path}: is a directory, not a file");
+        }
+
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"{path}: no such file", path);
+        }
+
         using var reader = Open(path);
         int first;
-        while ((first = reader.Peek()) >= 0 && char.IsWhiteSpace((char)first)) reader.Read();
+        while ((first = reader.Peek()) >= 0 && char.IsWhiteSpace((char)first))
+        {
+            reader.Read();
+        }
+
         if (first == '[')
         {
             using var doc = Parse(reader.ReadToEnd(), path);
@@ -33,7 +45,11 @@ public static class JsonLines
         while ((line = reader.ReadLine()) is not null)
         {
             lineNumber++;
-            if (string.IsNullOrWhiteSpace(line)) continue;
+            if (string.IsNullOrWhiteSpace(line))
+            {
+                continue;
+            }
+
             string where = $"{path}:{lineNumber}";
             using var doc = Parse(line, where);
             yield return (where, doc.RootElement);

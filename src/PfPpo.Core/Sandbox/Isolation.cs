@@ -56,11 +56,28 @@ public static class Isolation
             string? memory = CgroupV1.OwnControllerDirectory("memory", owner);
             var missing = new List<string>();
             var active = new List<string>();
-            if (pids is null) missing.Add(IsRoot ? "pids cgroup (process count bounded by RLIMIT_NPROC of uid 65534 only)" : "pids cgroup (process count bounded by RLIMIT_NPROC only)");
-            else active.Add("pids cgroup per worker");
-            if (memory is null) missing.Add("memory cgroup per worker (RLIMIT_AS per process only)");
-            else active.Add("memory cgroup per worker");
-            if (!IsRoot) missing.Add("uid change (not root: tasks run as the calling user inside the namespaces)");
+            if (pids is null)
+            {
+                missing.Add(IsRoot ? "pids cgroup (process count bounded by RLIMIT_NPROC of uid 65534 only)" : "pids cgroup (process count bounded by RLIMIT_NPROC only)");
+            }
+            else
+            {
+                active.Add("pids cgroup per worker");
+            }
+
+            if (memory is null)
+            {
+                missing.Add("memory cgroup per worker (RLIMIT_AS per process only)");
+            }
+            else
+            {
+                active.Add("memory cgroup per worker");
+            }
+
+            if (!IsRoot)
+            {
+                missing.Add("uid change (not root: tasks run as the calling user inside the namespaces)");
+            }
 
             if (maxLevel <= IsolationLevel.Bubblewrap && File.Exists(Bwrap) && ProbeRuns(IsolationLevel.Bubblewrap, probeDir))
             {
@@ -76,7 +93,11 @@ public static class Isolation
                 return new IsolationReport(IsolationLevel.Unshare, active, missing, pids, memory);
             }
             active.Add("rlimits");
-            if (IsRoot && File.Exists(Setpriv)) active.Add("uid 65534 without capabilities");
+            if (IsRoot && File.Exists(Setpriv))
+            {
+                active.Add("uid 65534 without capabilities");
+            }
+
             missing.AddRange(["network isolation", "PID namespace (a daemon that calls setsid() outlives its task)",
                 "read-only filesystem view", "private /tmp", "bubblewrap and unshare not usable"]);
             return new IsolationReport(IsolationLevel.RlimitsOnly, active, missing, pids, memory);
@@ -92,7 +113,11 @@ public static class Isolation
     /// <summary>chmod that fails clearly off Linux (the sandbox needs Linux anyway).</summary>
     public static void SetMode(string path, UnixFileMode mode)
     {
-        if (OperatingSystem.IsWindows()) throw new PlatformNotSupportedException("the PfPpo sandbox needs Linux.");
+        if (OperatingSystem.IsWindows())
+        {
+            throw new PlatformNotSupportedException("the PfPpo sandbox needs Linux.");
+        }
+
         File.SetUnixFileMode(path, mode);
     }
 
@@ -148,7 +173,11 @@ public static class Isolation
         try
         {
             var start = new ProcessStartInfo(argv[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (string a in argv.Skip(1)) start.ArgumentList.Add(a);
+            foreach (string a in argv.Skip(1))
+            {
+                start.ArgumentList.Add(a);
+            }
+
             using var process = Process.Start(start)!;
             string stdout = process.StandardOutput.ReadToEnd();
             process.StandardError.ReadToEnd();

@@ -31,12 +31,39 @@ public sealed record SandboxLimits(
     /// <summary>Throws <see cref="ArgumentException"/> naming the first field that is out of range.</summary>
     public void Validate()
     {
-        if (Timeout <= TimeSpan.Zero) throw new ArgumentException($"{nameof(Timeout)} must be positive, got {Timeout}.");
-        if (CpuSeconds <= 0) throw new ArgumentException($"{nameof(CpuSeconds)} must be positive, got {CpuSeconds}.");
-        if (MemoryBytes < 64L << 20) throw new ArgumentException($"{nameof(MemoryBytes)} must be at least 64 MiB, got {MemoryBytes}.");
-        if (FileSizeBytes < 0) throw new ArgumentException($"{nameof(FileSizeBytes)} must not be negative.");
-        if (OpenFiles < 16) throw new ArgumentException($"{nameof(OpenFiles)} must be at least 16, got {OpenFiles}.");
-        if (Processes < 4) throw new ArgumentException($"{nameof(Processes)} must be at least 4, got {Processes}.");
-        if (MaxOutputBytes < 0) throw new ArgumentException($"{nameof(MaxOutputBytes)} must not be negative.");
+        if (Timeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentException($"{nameof(Timeout)} must be positive, got {Timeout}.");
+        }
+
+        if (CpuSeconds <= 0)
+        {
+            throw new ArgumentException($"{nameof(CpuSeconds)} must be positive, got {CpuSeconds}.");
+        }
+
+        if (MemoryBytes < 64L << 20)
+        {
+            throw new ArgumentException($"{nameof(MemoryBytes)} must be at least 64 MiB, got {MemoryBytes}.");
+        }
+
+        if (FileSizeBytes < 0)
+        {
+            throw new ArgumentException($"{nameof(FileSizeBytes)} must not be negative.");
+        }
+
+        if (OpenFiles < 16)
+        {
+            throw new ArgumentException($"{nameof(OpenFiles)} must be at least 16, got {OpenFiles}.");
+        }
+
+        if (Processes < 4)
+        {
+            throw new ArgumentException($"{nameof(Processes)} must be at least 4, got {Processes}.");
+        }
+
+        if (MaxOutputBytes < 0)
+        {
+            throw new ArgumentException($"{nameof(MaxOutputBytes)} must not be negative.");
+        }
     }
 }

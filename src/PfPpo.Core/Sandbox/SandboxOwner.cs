@@ -52,7 +52,11 @@ internal sealed record SandboxOwner(int Pid, long? StartTicks)
         }
         // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so fields are counted after the last ')'.
         string[] fields = stat[(stat.LastIndexOf(')') + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        if (fields.Length <= 19 || fields[0] == "Z") return null; // a zombie has exited: only its parent has not reaped it
+        if (fields.Length <= 19 || fields[0] == "Z")
+        {
+            return null; // a zombie has exited: only its parent has not reaped it
+        }
+
         return long.TryParse(fields[19], NumberStyles.None, CultureInfo.InvariantCulture, out long ticks) ? ticks : null;
     }
 }

@@ -77,12 +77,20 @@ public sealed class SandboxPool : IAsyncDisposable, IDisposable
     {
         options ??= new SandboxPoolOptions();
         (options.Limits ?? SandboxLimits.Default).Validate();
-        if (options.Workers < 0) throw new ArgumentException($"{nameof(options.Workers)} must not be negative.");
+        if (options.Workers < 0)
+        {
+            throw new ArgumentException($"{nameof(options.Workers)} must not be negative.");
+        }
+
         if (options.Workers > MaxWorkers)
         {
             throw new ArgumentException($"{nameof(options.Workers)} = {options.Workers} is more sandbox workers than this machine can hold (at most {MaxWorkers}: {WorkersPerCore} per core, each needs about {WorkerMemoryBytes >> 20} MiB).");
         }
-        if (options.Retries < 0) throw new ArgumentException($"{nameof(options.Retries)} must not be negative.");
+        if (options.Retries < 0)
+        {
+            throw new ArgumentException($"{nameof(options.Retries)} must not be negative.");
+        }
+
         var isolation = PfPpo.Sandbox.Isolation.Probe(options.MaxIsolation);
         var stale = StaleSandboxes.Remove(isolation);
         var owner = SandboxOwner.Current();
@@ -98,7 +106,10 @@ public sealed class SandboxPool : IAsyncDisposable, IDisposable
             // Workers that did start (the others failed or were cancelled) are stopped with the pool.
             foreach (var start in starts)
             {
-                if (start.IsCompletedSuccessfully) pool._idle.Writer.TryWrite(start.Result);
+                if (start.IsCompletedSuccessfully)
+                {
+                    pool._idle.Writer.TryWrite(start.Result);
+                }
             }
             await pool.DisposeAsync();
             throw;
@@ -195,13 +206,28 @@ public sealed class SandboxPool : IAsyncDisposable, IDisposable
             json.WriteString("context", task.Context ?? "");
             json.WriteString("reference", task.Reference ?? "");
             json.WriteBoolean("force_fallback", task.InProcess);
-            if (task.EntryPoint is null) json.WriteNull("entry_point");
-            else json.WriteString("entry_point", task.EntryPoint);
+            if (task.EntryPoint is null)
+            {
+                json.WriteNull("entry_point");
+            }
+            else
+            {
+                json.WriteString("entry_point", task.EntryPoint);
+            }
+
             json.WriteStartArray("tests");
-            foreach (string t in task.Tests) json.WriteStringValue(t);
+            foreach (string t in task.Tests)
+            {
+                json.WriteStringValue(t);
+            }
+
             json.WriteEndArray();
             json.WriteStartArray("inputs");
-            foreach (string input in task.CallInputs) json.WriteRawValue(input);
+            foreach (string input in task.CallInputs)
+            {
+                json.WriteRawValue(input);
+            }
+
             json.WriteEndArray();
             json.WriteNumber("max_result_items", MaxResultItems);
         });
@@ -288,12 +314,19 @@ public sealed class SandboxPool : IAsyncDisposable, IDisposable
     /// the slowest worker, not the sum.</summary>
     public async ValueTask DisposeAsync()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         _idle.Writer.TryComplete();
         var stopping = new List<Task>();
         while (_idle.Reader.TryRead(out var worker))
         {
-            if (worker is not null) stopping.Add(worker.DisposeAsync().AsTask());
+            if (worker is not null)
+            {
+                stopping.Add(worker.DisposeAsync().AsTask());
+            }
         }
         await Task.WhenAll(stopping);
         try

@@ -77,9 +77,17 @@ internal sealed class SandboxWorker : IAsyncDisposable
         start.ArgumentList.Add("-c");
         start.ArgumentList.Add("for g in \"$@\"; do case \"$g\" in --) shift; break;; esac; echo $$ > \"$g/cgroup.procs\" || exit 97; shift; done; exec \"$@\"");
         start.ArgumentList.Add("pfppo-worker");
-        foreach (string g in cgroups) start.ArgumentList.Add(g);
+        foreach (string g in cgroups)
+        {
+            start.ArgumentList.Add(g);
+        }
+
         start.ArgumentList.Add("--");
-        foreach (string a in argv) start.ArgumentList.Add(a);
+        foreach (string a in argv)
+        {
+            start.ArgumentList.Add(a);
+        }
+
         if (isolation.Level != IsolationLevel.Bubblewrap)
         {
             start.Environment.Clear();
@@ -101,7 +109,10 @@ internal sealed class SandboxWorker : IAsyncDisposable
         {
             lock (worker._stderr)
             {
-                if (e.Data is not null && worker._stderr.Length < 16_384) worker._stderr.AppendLine(e.Data);
+                if (e.Data is not null && worker._stderr.Length < 16_384)
+                {
+                    worker._stderr.AppendLine(e.Data);
+                }
             }
         };
         process.BeginErrorReadLine();
@@ -221,14 +232,21 @@ internal sealed class SandboxWorker : IAsyncDisposable
     {
         try
         {
-            if (_process.HasExited) return;
+            if (_process.HasExited)
+            {
+                return;
+            }
+
             if (_namespaced)
             {
                 // bwrap and everything in its PID namespace die with it (--die-with-parent, PID 1 exit); every process
                 // of the worker is also in its cgroups, so each is killed directly. Killing the whole process tree
                 // instead (stop, scan /proc, kill, level by level) took 0.2-0.5 s per worker on a busy machine.
                 _process.Kill();
-                foreach (string dir in _cgroups) StaleSandboxes.KillMembers(dir);
+                foreach (string dir in _cgroups)
+                {
+                    StaleSandboxes.KillMembers(dir);
+                }
             }
             else
             {

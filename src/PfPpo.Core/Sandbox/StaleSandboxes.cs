@@ -24,7 +24,10 @@ public static class StaleSandboxes
         int cgroups = 0;
         foreach (string? parent in new[] { isolation.PidsCgroup, isolation.MemoryCgroup }.Distinct())
         {
-            if (parent is not null) cgroups += RemoveCgroups(parent);
+            if (parent is not null)
+            {
+                cgroups += RemoveCgroups(parent);
+            }
         }
         return new StaleCleanup(cgroups, RemoveFolders(Path.GetTempPath()));
     }
@@ -37,11 +40,22 @@ public static class StaleSandboxes
         foreach (string dir in Children(parent, CgroupPrefix))
         {
             string rest = Path.GetFileName(dir)[CgroupPrefix.Length..];
-            if (rest.StartsWith("probe-", StringComparison.Ordinal)) rest = rest["probe-".Length..];
+            if (rest.StartsWith("probe-", StringComparison.Ordinal))
+            {
+                rest = rest["probe-".Length..];
+            }
+
             var owner = SandboxOwner.Parse(rest, allowUntimed: true);
-            if (owner is null || owner.IsAlive()) continue;
+            if (owner is null || owner.IsAlive())
+            {
+                continue;
+            }
+
             KillMembers(dir);
-            if (TryRemoveCgroup(dir)) removed++;
+            if (TryRemoveCgroup(dir))
+            {
+                removed++;
+            }
         }
         return removed;
     }
@@ -57,7 +71,11 @@ public static class StaleSandboxes
             foreach (string dir in Children(temp, prefix))
             {
                 var owner = SandboxOwner.Parse(Path.GetFileName(dir)[prefix.Length..], allowUntimed: false);
-                if (owner is null || owner.IsAlive()) continue;
+                if (owner is null || owner.IsAlive())
+                {
+                    continue;
+                }
+
                 try
                 {
                     Directory.Delete(dir, recursive: true);
@@ -98,7 +116,11 @@ public static class StaleSandboxes
         }
         foreach (string line in lines)
         {
-            if (!int.TryParse(line, out int pid) || pid <= 1) continue;
+            if (!int.TryParse(line, out int pid) || pid <= 1)
+            {
+                continue;
+            }
+
             try
             {
                 using var process = System.Diagnostics.Process.GetProcessById(pid);

@@ -58,7 +58,11 @@ public static class ResultsJsonl
             json.WriteString("error", r.Error);
         }
         json.WriteBoolean("forgeable", r.Forgeable);
-        if (r.ForgeableReason is not null) json.WriteString("forgeable_reason", r.ForgeableReason);
+        if (r.ForgeableReason is not null)
+        {
+            json.WriteString("forgeable_reason", r.ForgeableReason);
+        }
+
         json.WriteStartArray("tests");
         foreach (TestVerdict t in r.Tests)
         {

@@ -24,7 +24,10 @@ public sealed record ScoreSummary(
     {
         foreach (int k in ks)
         {
-            if (k < 1) throw new ArgumentOutOfRangeException(nameof(ks), k, "every k must be at least 1.");
+            if (k < 1)
+            {
+                throw new ArgumentOutOfRangeException(nameof(ks), k, "every k must be at least 1.");
+            }
         }
         var problems = new List<ProblemScore>();
         foreach (var group in results.GroupBy(r => r.TaskId, StringComparer.Ordinal))

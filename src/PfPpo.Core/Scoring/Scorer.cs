@@ -46,7 +46,11 @@ public sealed class Scorer : IAsyncDisposable, IDisposable
     public static async Task<Scorer> CreateAsync(ScorerOptions? options = null, CancellationToken ct = default)
     {
         options ??= new ScorerOptions();
-        if (!(options.CalibrationFactor >= 1)) throw new ArgumentException($"{nameof(options.CalibrationFactor)} must be at least 1.");
+        if (!(options.CalibrationFactor >= 1))
+        {
+            throw new ArgumentException($"{nameof(options.CalibrationFactor)} must be at least 1.");
+        }
+
         var pool = await SandboxPool.CreateAsync(new SandboxPoolOptions(options.Workers, options.Limits, options.MaxIsolation), ct);
         return new Scorer(pool, options);
     }
@@ -63,11 +67,19 @@ public sealed class Scorer : IAsyncDisposable, IDisposable
     {
         var results = new SampleResult[requests.Count];
         await ForEachAsync(Enumerable.Range(0, requests.Count).ToList(), async (i, token) => results[i] = await ScoreOneAsync(requests[i], token), ct);
-        if (!calibrate) return results;
+        if (!calibrate)
+        {
+            return results;
+        }
+
         var slow = Enumerable.Range(0, requests.Count).Where(i => results[i].Status == SampleStatus.Timeout).ToList();
         var problems = slow.Select(i => requests[i].Problem).Where(p => p.Reference is not null && !_timeouts.ContainsKey(p))
             .Distinct(ReferenceEqualityComparer.Instance).Cast<Problem>().ToList();
-        if (problems.Count == 0) return results;
+        if (problems.Count == 0)
+        {
+            return results;
+        }
+
         await CalibrateAsync(problems, ct);
         var rerun = slow.Where(i => TimeoutFor(requests[i].Problem) > _pool.Limits.Timeout).ToList();
         await ForEachAsync(rerun, async (i, token) => results[i] = await ScoreOneAsync(requests[i], token), ct);
@@ -147,10 +159,22 @@ public sealed class Scorer : IAsyncDisposable, IDisposable
         var measuring = _pool.Limits.Timeout * Math.Max(3, _options.CalibrationFactor);
         var limits = _pool.Limits with { Timeout = measuring, CpuSeconds = Math.Max(_pool.Limits.CpuSeconds, (int)Math.Ceiling(measuring.TotalSeconds) + 1) };
         var run = await _pool.RunAsync(ProgramAssembler.Build(problem, problem.Reference!, limits), ct);
-        if (run.InfraError is not null) return new GroundTruth(null, $"sandbox failure computing the reference outputs: {run.InfraError}");
-        if (run.SetupError is not null) return new GroundTruth(null, $"{problem.Source}: the reference solution failed: {run.SetupError}");
+        if (run.InfraError is not null)
+        {
+            return new GroundTruth(null, $"sandbox failure computing the reference outputs: {run.InfraError}");
+        }
+
+        if (run.SetupError is not null)
+        {
+            return new GroundTruth(null, $"{problem.Source}: the reference solution failed: {run.SetupError}");
+        }
+
         var bad = run.Tests.FirstOrDefault(t => t.Kind != Sandbox.TestRunKind.Returned);
-        if (bad is not null) return new GroundTruth(null, $"{problem.Source}: the reference solution failed on input {bad.Index}: {bad.Kind} {bad.Message}");
+        if (bad is not null)
+        {
+            return new GroundTruth(null, $"{problem.Source}: the reference solution failed on input {bad.Index}: {bad.Kind} {bad.Message}");
+        }
+
         var calibrated = TimeSpan.FromMilliseconds(run.DurationMs * _options.CalibrationFactor);
         _timeouts.TryAdd(problem, calibrated > _pool.Limits.Timeout ? calibrated : _pool.Limits.Timeout);
         return new GroundTruth(run.Tests.Select(t => t.Value!.Value).ToArray(), null);

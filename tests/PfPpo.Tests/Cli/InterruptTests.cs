@@ -39,7 +39,11 @@ public class InterruptTests
             var running = Stopwatch.StartNew();
             while (!Leftovers(child.Id, cgroupParents).Any(d => d.StartsWith("/sys/", StringComparison.Ordinal) && HasMembers(d)))
             {
-                if (child.HasExited) Assert.Fail($"pfppo exited early: {await stderr}");
+                if (child.HasExited)
+                {
+                    Assert.Fail($"pfppo exited early: {await stderr}");
+                }
+
                 Assert.True(running.Elapsed < TimeSpan.FromSeconds(90), "the sandboxes did not start within 90 s");
                 await Task.Delay(100);
             }
@@ -64,7 +68,10 @@ public class InterruptTests
         }
         finally
         {
-            if (!child.HasExited) child.Kill(entireProcessTree: true);
+            if (!child.HasExited)
+            {
+                child.Kill(entireProcessTree: true);
+            }
         }
 
         string errors = await stderr;

@@ -6,14 +6,14 @@ public sealed class TasksCommandTests : IDisposable
 {
     private readonly TempDirectory _temp = new("pfppo-tasks-cli-");
 
-    private string _dir => _temp.Path;
+    private string Dir => _temp.Path;
 
     public void Dispose() => _temp.Dispose();
 
     [Fact]
     public void WritesBothSplitsAndPrintsTheTable()
     {
-        string outDir = Path.Combine(_dir, "bench");
+        string outDir = Path.Combine(Dir, "bench");
         var result = CliRunner.Run("tasks", "--out", outDir, "--seed", "5", "--train", "120", "--test", "30");
         Assert.True(result.ExitCode == 0, result.StdErr);
         IReadOnlyList<CodeTask> train = TaskJsonl.Read(Path.Combine(outDir, "train.jsonl"));
@@ -30,7 +30,7 @@ public sealed class TasksCommandTests : IDisposable
     [Fact]
     public void NegativeCountIsAUserError()
     {
-        var result = CliRunner.Run("tasks", "--out", _dir, "--train", "-1");
+        var result = CliRunner.Run("tasks", "--out", Dir, "--train", "-1");
         Assert.NotEqual(0, result.ExitCode);
         Assert.Contains("--train must be between 0 and 1000000, got -1", result.StdErr);
         Assert.DoesNotContain("   at ", result.StdErr);
@@ -39,7 +39,7 @@ public sealed class TasksCommandTests : IDisposable
     [Fact]
     public void UnwritableOutputIsAUserError()
     {
-        string file = Path.Combine(_dir, "a-file");
+        string file = Path.Combine(Dir, "a-file");
         File.WriteAllText(file, "");
         var result = CliRunner.Run("tasks", "--out", file, "--train", "5", "--test", "1");
         Assert.Equal(1, result.ExitCode);

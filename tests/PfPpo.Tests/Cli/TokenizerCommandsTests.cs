@@ -6,18 +6,18 @@ public sealed class TokenizerCommandsTests : IDisposable
 {
     private readonly TempDirectory _temp = new("pfppo-tok-cli-");
 
-    private string _directory => _temp.Path;
+    private string Root => _temp.Path;
 
     public void Dispose() => _temp.Dispose();
 
     [Fact]
     public void TrainThenTokenizeAndDecodeMatchTheLibrary()
     {
-        string corpus = Path.Combine(_directory, "a.py");
-        string corpus2 = Path.Combine(_directory, "b.py");
+        string corpus = Path.Combine(Root, "a.py");
+        string corpus2 = Path.Combine(Root, "b.py");
         File.WriteAllText(corpus, string.Concat(Enumerable.Repeat("def add(a, b):\n    return a + b\n", 20)));
         File.WriteAllText(corpus2, "print('hello world')\n");
-        string output = Path.Combine(_directory, "tokenizer.json");
+        string output = Path.Combine(Root, "tokenizer.json");
 
         var train = CliRunner.Run("train-tokenizer", "--input", corpus, corpus2, "--vocab-size", "270", "--out", output);
         Assert.True(train.ExitCode == 0, train.StdErr);
@@ -38,7 +38,7 @@ public sealed class TokenizerCommandsTests : IDisposable
     [Fact]
     public void UserErrorsPrintOneLineWithoutStackTrace()
     {
-        string bad = Path.Combine(_directory, "bad.json");
+        string bad = Path.Combine(Root, "bad.json");
         File.WriteAllText(bad, "{\"model\": 3}");
         var result = CliRunner.Run("tokenize", "--tokenizer", bad, "--text", "x");
         Assert.Equal(1, result.ExitCode);
@@ -46,7 +46,7 @@ public sealed class TokenizerCommandsTests : IDisposable
         Assert.Contains("'model'", result.StdErr);
         Assert.DoesNotContain("   at ", result.StdErr);
 
-        var missing = CliRunner.Run("train-tokenizer", "--input", Path.Combine(_directory, "none.txt"), "--vocab-size", "300", "--out", Path.Combine(_directory, "t.json"));
+        var missing = CliRunner.Run("train-tokenizer", "--input", Path.Combine(Root, "none.txt"), "--vocab-size", "300", "--out", Path.Combine(Root, "t.json"));
         Assert.Equal(1, missing.ExitCode);
         Assert.Contains("none.txt", missing.StdErr);
     }

@@ -248,10 +248,17 @@ public class HostileProgramTests(SandboxFixture fixture)
         var found = new List<int>();
         foreach (string dir in Directory.EnumerateDirectories("/proc"))
         {
-            if (!int.TryParse(Path.GetFileName(dir), out int pid)) continue;
+            if (!int.TryParse(Path.GetFileName(dir), out int pid))
+            {
+                continue;
+            }
+
             try
             {
-                if (File.ReadAllText(Path.Combine(dir, "cmdline")).Contains(marker, StringComparison.Ordinal)) found.Add(pid);
+                if (File.ReadAllText(Path.Combine(dir, "cmdline")).Contains(marker, StringComparison.Ordinal))
+                {
+                    found.Add(pid);
+                }
             }
             catch (IOException)
             {

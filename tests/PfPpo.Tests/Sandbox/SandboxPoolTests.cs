@@ -91,14 +91,21 @@ public class SandboxPoolTests(SandboxFixture fixture)
         var children = new List<int>();
         foreach (string dir in Directory.EnumerateDirectories("/proc"))
         {
-            if (!int.TryParse(Path.GetFileName(dir), out int pid)) continue;
+            if (!int.TryParse(Path.GetFileName(dir), out int pid))
+            {
+                continue;
+            }
+
             try
             {
                 string stat = File.ReadAllText(Path.Combine(dir, "stat"));
                 int open = stat.IndexOf('('), close = stat.LastIndexOf(')');
                 string comm = stat[(open + 1)..close];
                 int ppid = int.Parse(stat[(close + 2)..].Split(' ')[1]);
-                if (ppid == Environment.ProcessId && comm == name) children.Add(pid);
+                if (ppid == Environment.ProcessId && comm == name)
+                {
+                    children.Add(pid);
+                }
             }
             catch (IOException)
             {

@@ -39,7 +39,11 @@ public class StaleSandboxTests
             .Select(name => Path.Combine(temp, name)).ToList();
         try
         {
-            foreach (string dir in staleGroups.Concat(liveGroups)) Directory.CreateDirectory(dir);
+            foreach (string dir in staleGroups.Concat(liveGroups))
+            {
+                Directory.CreateDirectory(dir);
+            }
+
             foreach (string dir in staleFolders.Concat(keptFolders))
             {
                 Directory.CreateDirectory(Path.Combine(dir, "work-1"));
@@ -61,8 +65,15 @@ public class StaleSandboxTests
         finally
         {
             live.Kill();
-            foreach (string dir in staleGroups.Concat(liveGroups).Where(Directory.Exists)) Directory.Delete(dir);
-            foreach (string dir in staleFolders.Concat(keptFolders).Where(Directory.Exists)) Directory.Delete(dir, recursive: true);
+            foreach (string dir in staleGroups.Concat(liveGroups).Where(Directory.Exists))
+            {
+                Directory.Delete(dir);
+            }
+
+            foreach (string dir in staleFolders.Concat(keptFolders).Where(Directory.Exists))
+            {
+                Directory.Delete(dir, recursive: true);
+            }
         }
     }
 

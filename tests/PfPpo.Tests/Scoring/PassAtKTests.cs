@@ -10,9 +10,17 @@ public class PassAtKTests
         // 1 - C(n-c, k) / C(n, k) with exact big-integer binomials.
         static System.Numerics.BigInteger Choose(int n, int k)
         {
-            if (k < 0 || k > n) return 0;
+            if (k < 0 || k > n)
+            {
+                return 0;
+            }
+
             System.Numerics.BigInteger r = 1;
-            for (int i = 1; i <= k; i++) r = r * (n - k + i) / i;
+            for (int i = 1; i <= k; i++)
+            {
+                r = r * (n - k + i) / i;
+            }
+
             return r;
         }
         return 1.0 - (double)Choose(n - c, k) / (double)Choose(n, k);

@@ -1,9 +1,9 @@
 using PfPpo.Checkpoints;
 using PfPpo.Generation;
 using PfPpo.Model;
+using PfPpo.Sft;
 using PfPpo.Tests.Model;
 using PfPpo.Tokenization;
-using PfPpo.Sft;
 using PfPpo.Training;
 using static TorchSharp.torch;
 using Generator = PfPpo.Generation.Generator;

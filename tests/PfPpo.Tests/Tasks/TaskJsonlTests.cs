@@ -8,7 +8,7 @@ public sealed class TaskJsonlTests : IDisposable
 {
     private readonly TempDirectory _temp = new("pfppo-tasks-");
 
-    private string _dir => _temp.Path;
+    private string Dir => _temp.Path;
 
     public void Dispose() => _temp.Dispose();
 
@@ -16,13 +16,13 @@ public sealed class TaskJsonlTests : IDisposable
     public void WriteThenReadRoundTrips()
     {
         TaskSplits splits = TaskGenerator.Generate(seed: 3, trainCount: 50, testCount: 10);
-        string path = Path.Combine(_dir, "train.jsonl");
+        string path = Path.Combine(Dir, "train.jsonl");
         TaskJsonl.Write(path, splits.Train);
         IReadOnlyList<CodeTask> read = TaskJsonl.Read(path);
         Assert.Equal(splits.Train.Select(TaskJsonl.Serialize), read.Select(TaskJsonl.Serialize));
         Assert.Equal(splits.Train[0] with { IoTests = read[0].IoTests }, read[0]);
         Assert.Equal(50, File.ReadAllLines(path).Length);
-        Assert.Equal([Path.GetFileName(path)], Directory.GetFiles(_dir).Select(Path.GetFileName));
+        Assert.Equal([Path.GetFileName(path)], Directory.GetFiles(Dir).Select(Path.GetFileName));
     }
 
     [Theory]
@@ -33,7 +33,7 @@ public sealed class TaskJsonlTests : IDisposable
     [InlineData("{\"task_id\":\"a\",\"prompt\":\"p\",\"canonical_solution\":\"c\",\"test\":\"t\",\"entry_point\":\"f\",\"io_tests\":[],\"family\":\"linear\",\"wording\":\"x\",\"difficulty\":1,\"held_out\":false}", "field 'wording' must be an integer, got String")]
     public void BadLinesNameFileLineAndField(string badLine, string message)
     {
-        string path = Path.Combine(_dir, "bad.jsonl");
+        string path = Path.Combine(Dir, "bad.jsonl");
         TaskSplits splits = TaskGenerator.Generate(seed: 3, trainCount: 1, testCount: 0);
         File.WriteAllLines(path, [TaskJsonl.Serialize(splits.Train[0]), badLine]);
         var error = Assert.Throws<DataFormatException>(() => TaskJsonl.Read(path));
@@ -44,7 +44,7 @@ public sealed class TaskJsonlTests : IDisposable
     [Fact]
     public void MissingFileIsAClearError()
     {
-        string path = Path.Combine(_dir, "nope.jsonl");
+        string path = Path.Combine(Dir, "nope.jsonl");
         var error = Assert.Throws<FileNotFoundException>(() => TaskJsonl.Read(path));
         Assert.Contains(path, error.Message);
     }
