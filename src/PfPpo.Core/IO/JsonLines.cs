@@ -10,6 +10,19 @@ public static class JsonLines
     /// <summary>How PfPpo writes JSON records: non-ASCII and quotes as themselves, not \uXXXX escapes.</summary>
     public static JsonWriterOptions WriterOptions { get; } = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
+    /// <summary>Writes one JSON object per record and line, atomically (<see cref="AtomicFile"/>); <paramref name="writeObject"/> writes one object.</summary>
+    public static void Write<T>(string path, IEnumerable<T> records, Action<Utf8JsonWriter, T> writeObject) => AtomicFile.Write(path, stream =>
+    {
+        foreach (T record in records)
+        {
+            using (var writer = new Utf8JsonWriter(stream, WriterOptions))
+            {
+                writeObject(writer, record);
+            }
+            stream.WriteByte((byte)'\n');
+        }
+    });
+
     public static IEnumerable<(string Where, JsonElement Record)> Read(string path)
     {
         if (Directory.Exists(path))

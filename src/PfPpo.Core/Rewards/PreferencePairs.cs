@@ -47,25 +47,18 @@ public static class PreferencePairs
     }
 
     /// <summary>Writes pairs.jsonl atomically (the format <see cref="Load"/> reads).</summary>
-    public static void Write(string path, IEnumerable<PreferencePair> pairs) => AtomicFile.Write(path, stream =>
+    public static void Write(string path, IEnumerable<PreferencePair> pairs) => JsonLines.Write(path, pairs, (writer, pair) =>
     {
-        foreach (PreferencePair pair in pairs)
+        writer.WriteStartObject();
+        writer.WriteString("task_id", pair.TaskId);
+        writer.WriteString("prompt", pair.Prompt);
+        writer.WriteString("chosen", pair.Chosen);
+        writer.WriteString("rejected", pair.Rejected);
+        if (pair.Margin != 0)
         {
-            using (var writer = new Utf8JsonWriter(stream, JsonLines.WriterOptions))
-            {
-                writer.WriteStartObject();
-                writer.WriteString("task_id", pair.TaskId);
-                writer.WriteString("prompt", pair.Prompt);
-                writer.WriteString("chosen", pair.Chosen);
-                writer.WriteString("rejected", pair.Rejected);
-                if (pair.Margin != 0)
-                {
-                    writer.WriteNumber("margin", pair.Margin);
-                }
-                writer.WriteEndObject();
-            }
-            stream.WriteByte((byte)'\n');
+            writer.WriteNumber("margin", pair.Margin);
         }
+        writer.WriteEndObject();
     });
 
     private static string Text(JsonElement root, string field, string where) =>

@@ -80,8 +80,7 @@ public static class RewardTrainer
         }
         var batches = new EpochBatches(train.Select(p => Math.Max(p.Chosen.Length, p.Rejected.Length)).ToArray(), options.BatchSize, options.Seed);
         int totalSteps = options.MaxSteps ?? options.Epochs * batches.PerEpoch;
-        var schedule = new WarmupCosineSchedule(options.LearningRate,
-            Math.Max(1, (int)Math.Round(options.WarmupFraction * totalSteps)), totalSteps, options.MinLearningRateRatio);
+        var schedule = WarmupCosineSchedule.ForRun(options.LearningRate, options.WarmupFraction, totalSteps, options.MinLearningRateRatio);
 
         // A reward model checkpoint has every tensor, so its fp32 masters can be read at full precision; a causal LM has
         // no score head, so the masters start from the (freshly initialised) module.

@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using PfPpo.IO;
 using PfPpo.Scoring;
@@ -32,39 +31,32 @@ public static class ScoredSamples
     /// <summary>True when the sandbox gave a verdict (an infrastructure error is not one).</summary>
     public static bool HasVerdict(ScoredSample sample) => sample.Status != "error";
 
-    public static void Write(string path, IEnumerable<ScoredSample> samples) => AtomicFile.Write(path, stream =>
+    public static void Write(string path, IEnumerable<ScoredSample> samples) => JsonLines.Write(path, samples, (writer, s) =>
     {
-        foreach (ScoredSample s in samples)
+        writer.WriteStartObject();
+        writer.WriteString("task_id", s.TaskId);
+        writer.WriteNumber("group", s.Group);
+        writer.WriteNumber("sample", s.Sample);
+        writer.WriteString("completion", s.Completion);
+        writer.WriteStartArray("tokens");
+        foreach (int token in s.Tokens)
         {
-            using (var writer = new Utf8JsonWriter(stream, JsonLines.WriterOptions))
-            {
-                writer.WriteStartObject();
-                writer.WriteString("task_id", s.TaskId);
-                writer.WriteNumber("group", s.Group);
-                writer.WriteNumber("sample", s.Sample);
-                writer.WriteString("completion", s.Completion);
-                writer.WriteStartArray("tokens");
-                foreach (int token in s.Tokens)
-                {
-                    writer.WriteNumberValue(token);
-                }
-                writer.WriteEndArray();
-                writer.WriteNumber("score", s.Score);
-                writer.WriteBoolean("passed", s.Passed);
-                writer.WriteString("status", s.Status);
-                if (s.Reward is double reward)
-                {
-                    writer.WriteNumber("reward", reward);
-                }
-                else
-                {
-                    writer.WriteNull("reward");
-                }
-                writer.WriteNumber("logprob", s.Logprob);
-                writer.WriteEndObject();
-            }
-            stream.WriteByte((byte)'\n');
+            writer.WriteNumberValue(token);
         }
+        writer.WriteEndArray();
+        writer.WriteNumber("score", s.Score);
+        writer.WriteBoolean("passed", s.Passed);
+        writer.WriteString("status", s.Status);
+        if (s.Reward is double reward)
+        {
+            writer.WriteNumber("reward", reward);
+        }
+        else
+        {
+            writer.WriteNull("reward");
+        }
+        writer.WriteNumber("logprob", s.Logprob);
+        writer.WriteEndObject();
     });
 
     public static IReadOnlyList<ScoredSample> Read(string path)

@@ -98,8 +98,7 @@ public static class SftTrainer
         var batches = new EpochBatches(train.Select(s => s.Length).ToArray(), options.BatchSize, options.Seed);
         int batchesPerEpoch = batches.PerEpoch;
         int totalSteps = options.MaxSteps ?? options.Epochs * batchesPerEpoch;
-        var schedule = new WarmupCosineSchedule(options.LearningRate,
-            Math.Max(1, (int)Math.Round(options.WarmupFraction * totalSteps)), totalSteps, options.MinLearningRateRatio);
+        var schedule = WarmupCosineSchedule.ForRun(options.LearningRate, options.WarmupFraction, totalSteps, options.MinLearningRateRatio);
 
         // --- the shared pieces: trained model, checkpoints, metrics ---
         using var trainable = new TrainableModel("model", model, options.Optimizer, schedule, tokenizerPath, initialWeights: modelDir);

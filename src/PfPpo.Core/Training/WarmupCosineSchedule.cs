@@ -6,6 +6,10 @@ namespace PfPpo.Training;
 /// </summary>
 public sealed record WarmupCosineSchedule(double PeakLearningRate, int WarmupSteps, int TotalSteps, double MinRatio = 0.1)
 {
+    /// <summary>The schedule of a run of <paramref name="totalSteps"/> steps warming up over a share of them (at least one step).</summary>
+    public static WarmupCosineSchedule ForRun(double peakLearningRate, double warmupFraction, int totalSteps, double minRatio) =>
+        new(peakLearningRate, Math.Max(1, (int)Math.Round(warmupFraction * totalSteps)), totalSteps, minRatio);
+
     public double At(int step)
     {
         if (step < WarmupSteps)
