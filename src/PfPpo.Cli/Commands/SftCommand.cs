@@ -33,12 +33,13 @@ public static class SftCommand
         var maxLength = new Option<int>("--max-length") { Description = "Longest sequence in tokens; longer examples are dropped.", DefaultValueFactory = _ => defaults.MaxLength }.InRange(2, 1 << 20);
         var resume = new Option<bool>("--resume") { Description = "Continue from the newest intact checkpoint in --out." };
         var force = new Option<bool>("--force") { Description = "Start over in an --out that holds another run's checkpoints (deletes them)." };
+        var skipNonFinite = new Option<int>("--skip-nonfinite") { Description = "Steps with NaN/infinite gradients to skip (counted) before stopping (0: stop at the first).", DefaultValueFactory = _ => 0 }.InRange(0, 1000);
         var stopAfter = new Option<int?>("--stop-after") { Description = "Stop after N steps in this invocation (resume later)." }.InRange(1);
 
         var command = new Command("sft", "Supervised fine-tuning: completion-only loss, AdamW, warmup + cosine, checkpoints and resume.");
         shared.AddTo(command);
         foreach (Option option in new Option[] { data, evalData, epochs, maxSteps, batchSize, learningRate, warmup,
-                     weightDecay, gradClip, evalEvery, saveEvery, maxLength, resume, force, stopAfter })
+                     weightDecay, gradClip, evalEvery, saveEvery, maxLength, resume, force, stopAfter, skipNonFinite })
         {
             command.Options.Add(option);
         }
@@ -51,7 +52,7 @@ public static class SftCommand
                 LearningRate = parse.GetValue(learningRate), WarmupFraction = parse.GetValue(warmup),
                 WeightDecay = parse.GetValue(weightDecay), GradClip = parse.GetValue(gradClip), EvalEvery = parse.GetValue(evalEvery),
                 SaveEvery = parse.GetValue(saveEvery), MaxLength = parse.GetValue(maxLength), Seed = common.Seed,
-                StopAfterSteps = parse.GetValue(stopAfter),
+                StopAfterSteps = parse.GetValue(stopAfter), MaxNonFiniteSkips = parse.GetValue(skipNonFinite),
             };
             SftResult result = Train(common.Model!, parse.GetValue(data)!, common.Output!, options,
                 parse.GetValue(evalData), parse.GetValue(resume) ? ResumeMode.Resume : ResumeMode.Fresh, parse.GetValue(force),

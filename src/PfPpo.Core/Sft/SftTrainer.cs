@@ -32,10 +32,15 @@ public sealed record SftOptions
     public double HeldOutFraction { get; init; } = 0.05;
     /// <summary>Stop after this many steps in this invocation (a time box); resume later to finish the same schedule.</summary>
     public int? StopAfterSteps { get; init; }
+    /// <summary>Steps with NaN or infinite gradients that may be skipped before the run stops (0: stop at the first).</summary>
+    public int MaxNonFiniteSkips { get; init; }
 
     /// <summary>The AdamW settings these options describe.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
-    public OptimizerSettings Optimizer => new() { LearningRate = LearningRate, WeightDecay = WeightDecay, GradClip = GradClip };
+    public OptimizerSettings Optimizer => new()
+    {
+        LearningRate = LearningRate, WeightDecay = WeightDecay, GradClip = GradClip, MaxNonFiniteSkips = MaxNonFiniteSkips,
+    };
 
     /// <summary>The options that decide the result (cadence and time boxes do not), for the run's fingerprint.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
@@ -195,11 +200,17 @@ public static class SftTrainer
             }
             clock.Stop();
             tokens += realTokens;
-            return new Dictionary<string, double>
+            var metrics = new Dictionary<string, double>
             {
-                ["train/loss"] = loss, ["train/lr"] = stats.LearningRate, ["train/grad_norm"] = stats.GradNorm,
+                ["train/lr"] = stats.LearningRate, ["train/skipped_steps"] = trainable.NonFiniteSkips,
                 ["train/tokens_per_s"] = tokens / Math.Max(1e-9, clock.Elapsed.TotalSeconds), ["train/epoch"] = (double)(step + 1) / batches.PerEpoch,
             };
+            if (!stats.Skipped) // a skipped step's loss and norm are the non-finite values that were refused
+            {
+                metrics["train/loss"] = loss;
+                metrics["train/grad_norm"] = stats.GradNorm;
+            }
+            return metrics;
         }
 
         public IReadOnlyDictionary<string, double> Evaluate(int step, CancellationToken cancellation) =>

@@ -19,11 +19,17 @@ public sealed record OptimizerSettings
     public double Epsilon { get; init; } = 1e-8;
     /// <summary>Largest gradient norm before clipping (must be positive; +Infinity turns clipping off).</summary>
     public double GradClip { get; init; } = 1.0;
+    /// <summary>
+    /// Steps with a NaN or infinite gradient that may be skipped (and counted) before the run stops; 0, the default,
+    /// stops at the first. For the rare bad batch; a diverging run still stops.
+    /// </summary>
+    public int MaxNonFiniteSkips { get; init; }
 }
 
 /// <summary>What one optimizer step did.</summary>
 /// <param name="GradNorm">Total gradient norm before clipping.</param>
-/// <param name="Skipped">True when fp16 loss scaling found non-finite gradients and skipped the update (the scale is lowered).</param>
+/// <param name="Skipped">True when the update was skipped for non-finite gradients: by fp16 loss scaling (the scale is
+/// lowered) or as one of <see cref="OptimizerSettings.MaxNonFiniteSkips"/>.</param>
 public readonly record struct StepStats(double LearningRate, double GradNorm, bool Skipped);
 
 /// <summary>A loss or gradient that is NaN or infinite; training stops at that step and writes nothing.</summary>
@@ -49,6 +55,7 @@ public sealed class TrainableModel : IDisposable
     private readonly WarmupCosineSchedule schedule;
     private double lossScale;
     private int goodSteps;
+    private int nonFiniteSkips;
 
     /// <param name="name">Names the module in checkpoints (its folder) and messages.</param>
     /// <param name="tokenizerPath">Copied beside every saved copy so each is a loadable checkpoint.</param>
@@ -131,6 +138,9 @@ public sealed class TrainableModel : IDisposable
     /// <summary>The fp32 weights by state_dict name: the masters, or the module's own when it computes in fp32.</summary>
     public IReadOnlyDictionary<string, Tensor> Weights => masters ?? Module.state_dict();
 
+    /// <summary>Steps skipped so far for non-finite gradients under <see cref="OptimizerSettings.MaxNonFiniteSkips"/>.</summary>
+    public int NonFiniteSkips => nonFiniteSkips;
+
     /// <summary>The learning rate of optimizer step <paramref name="step"/> (0-based).</summary>
     public double LearningRateAt(int step) => schedule.At(step);
 
@@ -191,8 +201,14 @@ public sealed class TrainableModel : IDisposable
                 goodSteps = 0;
                 return new StepStats(learningRate, gradNorm, Skipped: true);
             }
+            if (nonFiniteSkips < Settings.MaxNonFiniteSkips)
+            {
+                nonFiniteSkips++;
+                return new StepStats(learningRate, gradNorm, Skipped: true);
+            }
             throw new NonFiniteTrainingException(
-                $"{Name}: the gradient norm at step {step + 1} is {gradNorm}; the update was not applied.");
+                $"{Name}: the gradient norm at step {step + 1} is {gradNorm}; the update was not applied" +
+                (Settings.MaxNonFiniteSkips > 0 ? $" ({nonFiniteSkips} earlier step(s) were skipped, the most allowed)." : "."));
         }
         optimizer.step();
         if (masters is not null)
@@ -247,7 +263,7 @@ public sealed class TrainableModel : IDisposable
     {
         SaveModel(dir);
         optimizer.save_state_dict(Path.Combine(dir, OptimizerFile));
-        File.WriteAllText(Path.Combine(dir, ScalerFile), JsonSerializer.Serialize(new ScalerState(lossScale, goodSteps)));
+        File.WriteAllText(Path.Combine(dir, ScalerFile), JsonSerializer.Serialize(new ScalerState(lossScale, goodSteps, nonFiniteSkips)));
     }
 
     /// <summary>Restores what <see cref="SaveState"/> wrote: weights (into the masters and the module), optimizer state, loss scale.</summary>
@@ -282,7 +298,7 @@ public sealed class TrainableModel : IDisposable
         {
             ScalerState saved = JsonSerializer.Deserialize<ScalerState>(File.ReadAllText(scalerPath))
                 ?? throw new InvalidDataException($"{scalerPath}: empty.");
-            (lossScale, goodSteps) = (saved.LossScale, saved.GoodSteps);
+            (lossScale, goodSteps, nonFiniteSkips) = (saved.LossScale, saved.GoodSteps, saved.NonFiniteSkips);
         }
         catch (JsonException e)
         {
@@ -304,5 +320,6 @@ public sealed class TrainableModel : IDisposable
 
     private sealed record ScalerState(
         [property: JsonPropertyName("loss_scale")] double LossScale,
-        [property: JsonPropertyName("good_steps")] int GoodSteps);
+        [property: JsonPropertyName("good_steps")] int GoodSteps,
+        [property: JsonPropertyName("non_finite_skips")] int NonFiniteSkips = 0);
 }

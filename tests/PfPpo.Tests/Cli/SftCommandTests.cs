@@ -13,6 +13,7 @@ public class SftCommandTests
     [InlineData("--save-every", "-1", "--save-every must be at least 0, got -1")]
     [InlineData("--stop-after", "0", "--stop-after must be at least 1, got 0")]
     [InlineData("--threads", "5000", "--threads must be between 1 and")]
+    [InlineData("--skip-nonfinite", "-1", "--skip-nonfinite must be between 0 and 1000, got -1")]
     public void NonsenseValuesAreRefusedBeforeAnyWorkNamingTheFlag(string flag, string value, string message)
     {
         using var temp = new TempDirectory();

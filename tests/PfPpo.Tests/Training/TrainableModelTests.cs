@@ -117,6 +117,31 @@ public class TrainableModelTests
     }
 
     [Fact]
+    public void UpToTheAllowedNumberOfBadStepsAreSkippedAndCountedThenTheRunStops()
+    {
+        using CausalLM model = TestModels.Create(TestModels.Tiny());
+        using var trainable = new TrainableModel("policy", model, new OptimizerSettings { MaxNonFiniteSkips = 1 }, Constant1e6);
+        var before = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone());
+        void BadGradients()
+        {
+            trainable.ZeroGrad();
+            foreach (Parameter p in trainable.Parameters)
+            {
+                p.grad = full_like(p, double.PositiveInfinity);
+            }
+        }
+        BadGradients();
+        StepStats skipped = trainable.Step(0);
+        Assert.True(skipped.Skipped);
+        Assert.Equal(1, trainable.NonFiniteSkips);
+        Assert.All(model.named_parameters(), p => Assert.Equal(0.0, TestModels.MaxDiff(p.parameter, before[p.name])));
+        OneStep(model, trainable, 1); // a good batch trains as usual
+        BadGradients();
+        var e = Assert.Throws<NonFiniteTrainingException>(() => trainable.Step(2));
+        Assert.Contains("1 earlier step(s) were skipped", e.Message);
+    }
+
+    [Fact]
     public void SettingsThatCannotTrainAreRefused()
     {
         using CausalLM model = TestModels.Create(TestModels.Tiny());
