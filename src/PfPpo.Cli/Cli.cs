@@ -20,6 +20,7 @@ public static class Cli
             SftCommand.Create(),
             RmDataCommand.Create(),
             RmTrainCommand.Create(),
+            RewardCommand.Create(),
             ScoreCommand.Create(),
             EvalCommand.Create(),
             InfoCommand.Create(),

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using PfPpo.Checkpoints;
 using PfPpo.IO;
 using PfPpo.Model;
+using PfPpo.Tokenization;
 using static TorchSharp.torch;
 
 namespace PfPpo.Rewards;
@@ -16,6 +17,30 @@ public static class RewardModel
     /// <summary>config.json fields holding the reward's mean and standard deviation on held-out responses (for PPO's normalisation).</summary>
     public const string MeanField = "reward_mean";
     public const string StdField = "reward_std";
+
+    /// <summary>
+    /// What the reward model reads for a (prompt, response): the prompt's tokens and the response text's tokens, no EOS
+    /// appended, so a response that ended at EOS and one cut at a stop string are read alike. Training and scoring both
+    /// use this.
+    /// </summary>
+    public static TokenSequence Sequence(HfTokenizer tokenizer, IReadOnlyList<int> promptTokens, string response) =>
+        new(promptTokens, [.. tokenizer.Encode(response)]);
+
+    /// <summary>Rewards of (prompt, response) sequences in batches of <paramref name="batchSize"/>, without gradients, in eval mode.</summary>
+    public static float[] Score(ScalarHeadModel model, IReadOnlyList<TokenSequence> sequences, int padTokenId, int batchSize, Device device)
+    {
+        var rewards = new List<float>(sequences.Count);
+        using (model.EvalMode())
+        using (no_grad())
+        {
+            foreach (TokenSequence[] chunk in sequences.Chunk(batchSize))
+            {
+                using var scope = NewDisposeScope();
+                rewards.AddRange(Rewards(model, TokenBatch.Collate(chunk, padTokenId, Padding.Right, device)).cpu().data<float>().ToArray());
+            }
+        }
+        return [.. rewards];
+    }
 
     /// <summary>The reward of every row of <paramref name="batch"/>, [B] fp32: the score at each row's last real token.</summary>
     public static Tensor Rewards(ScalarHeadModel model, TokenBatch batch)

@@ -130,8 +130,8 @@ public static class RewardTrainer
         foreach (PreferencePair pair in pairs)
         {
             int[] prompt = [.. tokenizer.Encode(pair.Prompt)];
-            var chosen = new TokenSequence(prompt, [.. tokenizer.Encode(pair.Chosen)]);
-            var rejected = new TokenSequence(prompt, [.. tokenizer.Encode(pair.Rejected)]);
+            TokenSequence chosen = RewardModel.Sequence(tokenizer, prompt, pair.Chosen);
+            TokenSequence rejected = RewardModel.Sequence(tokenizer, prompt, pair.Rejected);
             if (prompt.Length == 0 || chosen.Length > maxLength || rejected.Length > maxLength || chosen.Completion.Count == 0 || rejected.Completion.Count == 0)
             {
                 dropped++;

@@ -4,6 +4,7 @@ using PfPpo.Checkpoints;
 using PfPpo.IO;
 using PfPpo.Model;
 using PfPpo.Rewards;
+using PfPpo.Tests.Cli;
 using PfPpo.Tests.Model;
 using PfPpo.Tokenization;
 using PfPpo.Training;
@@ -73,6 +74,50 @@ public class RewardTrainerTests
             float[] rewards = RewardModel.Rewards(rm, batch).data<float>().ToArray();
             Assert.True(rewards[0] > rewards[1], $"rewards {rewards[0]} vs {rewards[1]}");
         }
+    }
+
+    [Fact]
+    public void PfppoRewardScoresASamplesFileAndNamesUnknownTasks()
+    {
+        using var temp = new TempDirectory();
+        (string initDir, string pairsPath) = Setup(temp.Path);
+        RewardTrainer.Run(initDir, pairsPath, temp["rm"], Options with { EvalEvery = 0 }, CPU, ScalarType.Float32);
+        // Held-out-style prompts the RM never saw, as HumanEval problems, and one right and one wrong answer to each.
+        int[] ids = [101, 102, 103, 104];
+        File.WriteAllLines(temp["problems.jsonl"], ids.Select(i => JsonSerializer.Serialize(new Dictionary<string, string>
+        {
+            ["task_id"] = $"h/{i}", ["prompt"] = $"def f{i}(x):\n", ["canonical_solution"] = "    return x\n",
+            ["test"] = "def check(candidate):\n    assert candidate(1) == 1\n", ["entry_point"] = $"f{i}",
+        })));
+        var samples = ids.SelectMany((i, g) => new[]
+        {
+            new PfPpo.Rollouts.ScoredSample($"h/{i}", g, 0, $"    return x + {i % 7}\n", [1], 1.0, true, "passed", null, -1),
+            new PfPpo.Rollouts.ScoredSample($"h/{i}", g, 1, $"    raise ValueError({i % 5})\n", [1], 0.0, false, "failed", null, -1),
+        }).ToArray();
+        PfPpo.Rollouts.ScoredSamples.Write(temp["samples.jsonl"], samples);
+
+        CliRunner.Result result = CliRunner.Run("reward", "--rm", temp["rm"], "--problems", temp["problems.jsonl"], "--samples", temp["samples.jsonl"],
+            "--out", temp["rewarded.jsonl"]);
+        Assert.True(result.ExitCode == 0, result.StdErr);
+        IReadOnlyList<PfPpo.Rollouts.ScoredSample> rewarded = PfPpo.Rollouts.ScoredSamples.Read(temp["rewarded.jsonl"]);
+        Assert.Equal(samples.Select(s => s with { Reward = null, Tokens = [] }), rewarded.Select(s => s with { Reward = null, Tokens = [] }));
+        Assert.All(rewarded, s => Assert.NotNull(s.Reward));
+        int ranked = ids.Select((_, g) => rewarded[2 * g].Reward > rewarded[2 * g + 1].Reward ? 1 : 0).Sum();
+        Assert.True(ranked >= 3, $"the RM ranked {ranked} of 4 unseen prompts right");
+        // Scoring in the CLI equals the library's scoring.
+        var direct = SampleRewards.Score(temp["rm"], temp["problems.jsonl"], temp["samples.jsonl"], CPU, ScalarType.Float32);
+        Assert.Equal(direct.Select(s => s.Reward!.Value), rewarded.Select(s => s.Reward!.Value), new ToleranceComparer(1e-6));
+
+        PfPpo.Rollouts.ScoredSamples.Write(temp["stranger.jsonl"], [samples[0] with { TaskId = "nope/1" }]);
+        var e = Assert.Throws<DataFormatException>(() => SampleRewards.Score(temp["rm"], temp["problems.jsonl"], temp["stranger.jsonl"], CPU, ScalarType.Float32));
+        Assert.Contains("task_id \"nope/1\"", e.Message);
+    }
+
+    private sealed class ToleranceComparer(double tolerance) : IEqualityComparer<double>
+    {
+        public bool Equals(double a, double b) => Math.Abs(a - b) <= tolerance;
+
+        public int GetHashCode(double value) => 0;
     }
 
     [Fact]
