@@ -21,6 +21,7 @@ public static class Cli
             RmDataCommand.Create(),
             RmTrainCommand.Create(),
             RewardCommand.Create(),
+            R2Command.Create(),
             ScoreCommand.Create(),
             EvalCommand.Create(),
             InfoCommand.Create(),
