@@ -68,12 +68,13 @@ public static class TokenLogprobs
         {
             for (long start = 0; start < n; start += chunkRows)
             {
+                using var chunk = NewDisposeScope(); // one chunk's [n, V] logits live at a time
                 long count = Math.Min(chunkRows, n - start);
                 Tensor logits = hidden.narrow(0, start, count).to(ScalarType.Float32).matmul(w.t());       // [n, V]
                 Tensor lse = logits.logsumexp(1, keepdim: false);                                        // [n]
                 Tensor target = logits.gather(1, targets.narrow(0, start, count).unsqueeze(1)).squeeze(1);
-                logprobs.Add(target - lse);
-                lses.Add(lse);
+                logprobs.Add((target - lse).MoveToOuterDisposeScope());
+                lses.Add(lse.MoveToOuterDisposeScope());
             }
         }
         return (cat(logprobs, 0).MoveToOuterDisposeScope(), cat(lses, 0).MoveToOuterDisposeScope());
@@ -111,6 +112,7 @@ public static class TokenLogprobs
             var gradHidden = new List<Tensor>();
             for (long start = 0; start < n; start += chunkRows)
             {
+                using var chunk = NewDisposeScope(); // one chunk's recomputed [n, V] logits live at a time
                 long count = Math.Min(chunkRows, n - start);
                 Tensor h = hidden.narrow(0, start, count).to(ScalarType.Float32);                        // [n, C]
                 Tensor logits = h.matmul(w.t());                                                         // [n, V]
@@ -118,7 +120,7 @@ public static class TokenLogprobs
                 // d/dlogits of g * (logits[target] - lse) = g * (onehot - softmax)
                 Tensor gradLogits = (logits - lse.narrow(0, start, count).unsqueeze(1)).exp().mul_(g.neg());
                 gradLogits.scatter_add_(1, targets.narrow(0, start, count).unsqueeze(1), g);
-                gradHidden.Add(gradLogits.matmul(w));                                                    // [n, C]
+                gradHidden.Add(gradLogits.matmul(w).MoveToOuterDisposeScope());                          // [n, C]
                 gradWeight.add_(gradLogits.t().matmul(h));                                               // [V, C]
             }
             Tensor dHidden = cat(gradHidden, 0).to(hidden.dtype).MoveToOuterDisposeScope();
