@@ -22,6 +22,7 @@ public static class Cli
             RmTrainCommand.Create(),
             RewardCommand.Create(),
             R2Command.Create(),
+            PpoCommand.Create(),
             ScoreCommand.Create(),
             EvalCommand.Create(),
             InfoCommand.Create(),

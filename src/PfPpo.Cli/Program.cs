@@ -3,7 +3,18 @@ using System.CommandLine.Invocation;
 using System.Runtime.InteropServices;
 using PfPpo.Cli;
 
-var parse = Cli.Build().Parse(args);
+RootCommand root = Cli.Build();
+string[] expanded;
+try
+{
+    expanded = ConfigFile.Expand(args, root);
+}
+catch (UsageException e)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    return 1;
+}
+var parse = root.Parse(expanded);
 using var interrupt = new Interrupt(waitsForCleanup: parse.Action is not SynchronousCommandLineAction);
 // System.CommandLine's own termination handler is off: Interrupt cancels the same token and also knows which signal came.
 int code = await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }, interrupt.Token);

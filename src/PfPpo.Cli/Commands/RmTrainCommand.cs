@@ -40,7 +40,7 @@ public static class RmTrainCommand
         {
             command.Options.Add(option);
         }
-        command.SetAction((parse, cancellation) => Task.FromResult(UserErrors.Run(() =>
+        command.SetAction((parse, cancellation) => UserErrors.RunAsync(async () =>
         {
             ResolvedModelOptions common = shared.Resolve(parse);
             var options = defaults with
@@ -52,9 +52,9 @@ public static class RmTrainCommand
                 Seed = common.Seed,
             };
             RewardTrainerResult result = null!;
-            AnsiConsole.Progress()
+            await AnsiConsole.Progress()
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-                .Start(context =>
+                .StartAsync(async context =>
                 {
                     ProgressTask task = context.AddTask("reward model", maxValue: 1);
                     var progress = new SynchronousProgress<TrainingProgress>(p =>
@@ -64,7 +64,7 @@ public static class RmTrainCommand
                         task.Description = string.Create(CultureInfo.InvariantCulture, $"RM loss {p.Metrics.GetValueOrDefault("train/loss"):F3}") +
                             (p.Metrics.TryGetValue("eval/accuracy", out double a) ? string.Create(CultureInfo.InvariantCulture, $" held-out acc {a:P1}") : "");
                     });
-                    result = RewardTrainer.Run(common.Model!, parse.GetValue(pairs)!, common.Output!, options, common.Device, common.DType,
+                    result = await RewardTrainer.RunAsync(common.Model!, parse.GetValue(pairs)!, common.Output!, options, common.Device, common.DType,
                         parse.GetValue(resume) ? ResumeMode.Resume : ResumeMode.Fresh, parse.GetValue(force), progress,
                         warning => Console.Error.WriteLine($"warning: {warning}"), cancellation);
                 });
@@ -78,7 +78,7 @@ public static class RmTrainCommand
                 ? $"reward model: {result.OutputDirectory}"
                 : $"stopped after --stop-after steps; continue with --resume (checkpoint in {Path.Combine(result.OutputDirectory, CheckpointStore.FolderName)})");
             return 0;
-        })));
+        }));
         return command;
     }
 

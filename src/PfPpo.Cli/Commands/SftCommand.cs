@@ -43,7 +43,7 @@ public static class SftCommand
         {
             command.Options.Add(option);
         }
-        command.SetAction((parse, cancellation) => Task.FromResult(UserErrors.Run(() =>
+        command.SetAction((parse, cancellation) => UserErrors.RunAsync(async () =>
         {
             ResolvedModelOptions common = shared.Resolve(parse);
             var options = new SftOptions
@@ -54,7 +54,7 @@ public static class SftCommand
                 SaveEvery = parse.GetValue(saveEvery), MaxLength = parse.GetValue(maxLength), Seed = common.Seed,
                 StopAfterSteps = parse.GetValue(stopAfter), MaxNonFiniteSkips = parse.GetValue(skipNonFinite),
             };
-            SftResult result = Train(common.Model!, parse.GetValue(data)!, common.Output!, options,
+            SftResult result = await TrainAsync(common.Model!, parse.GetValue(data)!, common.Output!, options,
                 parse.GetValue(evalData), parse.GetValue(resume) ? ResumeMode.Resume : ResumeMode.Fresh, parse.GetValue(force),
                 common.Device, common.DType, cancellation);
             var table = new Table().AddColumns("steps", "train loss", "held-out loss", "examples", "dropped", "seconds");
@@ -66,18 +66,18 @@ public static class SftCommand
                 ? $"model: {result.OutputDirectory}"
                 : $"stopped after --stop-after steps; continue with --resume (checkpoint in {Path.Combine(result.OutputDirectory, CheckpointStore.FolderName)})");
             return 0;
-        })));
+        }));
         return command;
     }
 
     /// <summary>Runs the trainer under a progress bar; shared with <c>pfppo demo</c>.</summary>
-    public static SftResult Train(string modelDir, string dataPath, string outDir, SftOptions options, string? evalData, ResumeMode resume,
+    public static async Task<SftResult> TrainAsync(string modelDir, string dataPath, string outDir, SftOptions options, string? evalData, ResumeMode resume,
         bool force, TorchSharp.torch.Device device, TorchSharp.torch.ScalarType dtype, CancellationToken cancellation)
     {
         SftResult? result = null;
-        AnsiConsole.Progress()
+        await AnsiConsole.Progress()
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-            .Start(context =>
+            .StartAsync(async context =>
             {
                 ProgressTask task = context.AddTask("SFT", maxValue: 1);
                 var progress = new SynchronousProgress<TrainingProgress>(p =>
@@ -87,7 +87,7 @@ public static class SftCommand
                     task.Description = string.Create(CultureInfo.InvariantCulture, $"SFT loss {p.Metrics.GetValueOrDefault("train/loss"):F3}") +
                         (p.Metrics.TryGetValue("eval/loss", out double e) ? string.Create(CultureInfo.InvariantCulture, $" held-out {e:F3}") : "");
                 });
-                result = SftTrainer.Run(modelDir, dataPath, outDir, options, device, dtype, evalData, resume, force, progress,
+                result = await SftTrainer.RunAsync(modelDir, dataPath, outDir, options, device, dtype, evalData, resume, force, progress,
                     warning => Console.Error.WriteLine($"warning: {warning}"), cancellation);
             });
         return result!;

@@ -102,15 +102,15 @@ public static class Demo
 
         // 4. sft: supervised fine-tuning on the training tasks (an interrupted run with the same key resumes)
         SftOptions sftOptions = settings.Sft with { Seed = settings.Seed };
-        StageOutcome<SftStageResult> sft = await runner.RunAsync("sft", StageRunner.Key(sftOptions, init.Key, tasks.Key), stage =>
+        StageOutcome<SftStageResult> sft = await runner.RunAsync("sft", StageRunner.Key(sftOptions, init.Key, tasks.Key), async stage =>
         {
             var progress = new SynchronousProgress<TrainingProgress>(p => stage.Progress.Report(((double)p.Step / p.TotalSteps,
                 string.Create(CultureInfo.InvariantCulture, $"loss {p.Metrics.GetValueOrDefault("train/loss"):F3}") +
                 (p.Metrics.TryGetValue("eval/loss", out double e) ? string.Create(CultureInfo.InvariantCulture, $", held-out {e:F3}") : ""))));
-            SftResult result = SftTrainer.Run(runner.StageDirectory("init"), trainPath, stage.Directory, sftOptions, device, ScalarType.Float32,
+            SftResult result = await SftTrainer.RunAsync(runner.StageDirectory("init"), trainPath, stage.Directory, sftOptions, device, ScalarType.Float32,
                 resume: stage.Resumable ? ResumeMode.ResumeIfPresent : ResumeMode.Fresh, force: !stage.Resumable, progress: progress,
                 cancellation: stage.Cancellation);
-            return Task.FromResult(new SftStageResult(result.Steps, result.FinalTrainLoss, result.FinalEvalLoss, result.TrainExamples, result.DroppedExamples));
+            return new SftStageResult(result.Steps, result.FinalTrainLoss, result.FinalEvalLoss, result.TrainExamples, result.DroppedExamples);
         }, cancellation);
 
         // 5. eval: greedy pass@1 and sampled pass@k on the held-out test tasks, scored in the sandbox

@@ -40,7 +40,7 @@ public sealed record RewardTrainerOptions
     public RewardTrainerOptions ResultDefining => this with { EvalEvery = 0, SaveEvery = 0, KeepCheckpoints = 0, LogEvery = 0, StopAfterSteps = null };
 }
 
-/// <summary>The outcome of <see cref="RewardTrainer.Run"/>.</summary>
+/// <summary>The outcome of <see cref="RewardTrainer.RunAsync"/>.</summary>
 /// <param name="HeldOutAccuracy">Share of held-out pairs whose chosen response gets the higher reward (NaN without held-out pairs).</param>
 /// <param name="RewardMean">Mean reward over the held-out responses (the training ones without held-out pairs); saved in config.json.</param>
 public sealed record RewardTrainerResult(int Steps, int TotalSteps, bool Completed, double FinalTrainLoss, double HeldOutAccuracy,
@@ -60,7 +60,7 @@ public static class RewardTrainer
     private const long HeldOutStream = -2;
 
     /// <param name="initDir">The starting model: a causal LM (its backbone; the score head starts fresh from the seed) or a reward model.</param>
-    public static RewardTrainerResult Run(string initDir, string pairsPath, string outDir, RewardTrainerOptions options, Device device,
+    public static async Task<RewardTrainerResult> RunAsync(string initDir, string pairsPath, string outDir, RewardTrainerOptions options, Device device,
         ScalarType dtype, ResumeMode resume = ResumeMode.Fresh, bool force = false, IProgress<TrainingProgress>? progress = null,
         Action<string>? warn = null, CancellationToken cancellation = default)
     {
@@ -95,7 +95,7 @@ public static class RewardTrainer
 
         var steps = new RewardSteps(trainable, model, train, held, padTokenId, batches, options.BatchSize, device,
             step => store.Save(step, new RewardTrainerState(totalSteps, train.Length), fingerprint, [trainable]));
-        LoopOutcome outcome = TrainingLoop.Run(steps, resumed?.Step ?? 0, totalSteps,
+        LoopOutcome outcome = await TrainingLoop.RunAsync(steps, resumed?.Step ?? 0, totalSteps,
             new LoopCadence(Math.Max(1, options.LogEvery), options.EvalEvery, options.SaveEvery, options.StopAfterSteps),
             metrics, progress, cancellation);
 
@@ -192,7 +192,13 @@ public static class RewardTrainer
     private sealed class RewardSteps(TrainableModel trainable, ScalarHeadModel model, Tokenized[] train, Tokenized[] held, int padTokenId,
         EpochBatches batches, int batchSize, Device device, Action<int> save) : ITrainingSteps
     {
-        public IReadOnlyDictionary<string, double> Step(int step, CancellationToken cancellation)
+        public ValueTask<IReadOnlyDictionary<string, double>> StepAsync(int step, CancellationToken cancellation) =>
+            ValueTask.FromResult(Step(step));
+
+        public ValueTask<IReadOnlyDictionary<string, double>> EvaluateAsync(int step, CancellationToken cancellation) =>
+            ValueTask.FromResult(Evaluate());
+
+        private IReadOnlyDictionary<string, double> Step(int step)
         {
             model.train();
             using var scope = NewDisposeScope();
@@ -212,7 +218,7 @@ public static class RewardTrainer
             };
         }
 
-        public IReadOnlyDictionary<string, double> Evaluate(int step, CancellationToken cancellation)
+        private IReadOnlyDictionary<string, double> Evaluate()
         {
             if (held.Length == 0)
             {

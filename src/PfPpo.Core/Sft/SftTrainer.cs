@@ -47,7 +47,7 @@ public sealed record SftOptions
     public SftOptions ResultDefining => this with { EvalEvery = 0, SaveEvery = 0, KeepCheckpoints = 0, LogEvery = 0, StopAfterSteps = null };
 }
 
-/// <summary>The outcome of <see cref="SftTrainer.Run"/>.</summary>
+/// <summary>The outcome of <see cref="SftTrainer.RunAsync"/>.</summary>
 public sealed record SftResult(int Steps, int TotalSteps, bool Completed, double FinalTrainLoss, double? FinalEvalLoss,
     int TrainExamples, int HeldOutExamples, int DroppedExamples, double Seconds, string OutputDirectory);
 
@@ -65,7 +65,7 @@ public static class SftTrainer
 
     /// <summary>Trains and writes the final model into <paramref name="outDir"/> (as a Hugging Face checkpoint with its tokenizer).</summary>
     /// <param name="warn">Told about checkpoints passed over on resume.</param>
-    public static SftResult Run(string modelDir, string dataPath, string outDir, SftOptions options, Device device,
+    public static async Task<SftResult> RunAsync(string modelDir, string dataPath, string outDir, SftOptions options, Device device,
         ScalarType dtype, string? evalDataPath = null, ResumeMode resume = ResumeMode.Fresh, bool force = false,
         IProgress<TrainingProgress>? progress = null, Action<string>? warn = null, CancellationToken cancellation = default)
     {
@@ -119,7 +119,7 @@ public static class SftTrainer
 
         var steps = new SftSteps(trainable, model, train, held, options, padTokenId, batches, device,
             step => store.Save(step, new SftState(totalSteps, train.Count), fingerprint, [trainable]));
-        LoopOutcome outcome = TrainingLoop.Run(steps, resumed?.Step ?? 0, totalSteps,
+        LoopOutcome outcome = await TrainingLoop.RunAsync(steps, resumed?.Step ?? 0, totalSteps,
             new LoopCadence(Math.Max(1, options.LogEvery), options.EvalEvery, options.SaveEvery, options.StopAfterSteps),
             metrics, progress, cancellation);
 
@@ -181,7 +181,13 @@ public static class SftTrainer
         private long tokens;
         private readonly Stopwatch clock = new();
 
-        public IReadOnlyDictionary<string, double> Step(int step, CancellationToken cancellation)
+        public ValueTask<IReadOnlyDictionary<string, double>> StepAsync(int step, CancellationToken cancellation) =>
+            ValueTask.FromResult(Step(step));
+
+        public ValueTask<IReadOnlyDictionary<string, double>> EvaluateAsync(int step, CancellationToken cancellation) =>
+            ValueTask.FromResult(Evaluate());
+
+        private IReadOnlyDictionary<string, double> Step(int step)
         {
             clock.Start();
             model.train();
@@ -213,7 +219,7 @@ public static class SftTrainer
             return metrics;
         }
 
-        public IReadOnlyDictionary<string, double> Evaluate(int step, CancellationToken cancellation) =>
+        private IReadOnlyDictionary<string, double> Evaluate() =>
             held.Count == 0
                 ? new Dictionary<string, double>()
                 : new Dictionary<string, double> { ["eval/loss"] = HeldOutLoss(model, held, options.BatchSize, padTokenId, device) };

@@ -23,23 +23,55 @@ public static class TokenLogprobs
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(chunkRows, 1, nameof(chunkRows));
         using var scope = NewDisposeScope();
+        (Tensor h, Tensor targets, Tensor columns) = CompletionRows(model, batch);
+        Tensor selected = Selected(h, model.OutputWeight, targets, chunkRows);                // [N] fp32
+        return Scatter(selected, columns, batch).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// <see cref="Compute"/>'s log-probs and, at the same positions, the entropy of the model's next-token distribution
+    /// (both [B, T] fp32, 0 outside the completion), from one forward pass without gradients: PPO's rollout pass.
+    /// </summary>
+    public static (Tensor Logprobs, Tensor Entropy) ComputeWithEntropy(CausalLM model, TokenBatch batch, int chunkRows = DefaultChunkRows)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(chunkRows, 1, nameof(chunkRows));
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        (Tensor h, Tensor targets, Tensor columns) = CompletionRows(model, batch);
+        if (h.shape[0] == 0)
+        {
+            Tensor none = zeros(batch.BatchSize, batch.Length, ScalarType.Float32, h.device);
+            return (none.MoveToOuterDisposeScope(), none.clone().MoveToOuterDisposeScope());
+        }
+        (Tensor logprobs, Tensor _, Tensor? entropy) = Forward(h, model.OutputWeight, targets, chunkRows, withEntropy: true);
+        return (Scatter(logprobs, columns, batch).MoveToOuterDisposeScope(), Scatter(entropy!, columns, batch).MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// The final hidden rows that predict completion tokens [N, C], those tokens [N], and the flat column [N] into
+    /// B*T where each predicted token stands.
+    /// </summary>
+    private static (Tensor Hidden, Tensor Targets, Tensor Columns) CompletionRows(CausalLM model, TokenBatch batch)
+    {
         long b = batch.BatchSize, t = batch.Length;
         Tensor hidden = model.HiddenStates(batch.InputIds, batch.ModelMask);                  // [B, T, C]
         // The hidden state at column j predicts the token at column j + 1: gather the columns whose successor is a
         // completion token.
         Tensor targetMask = batch.CompletionMask[.., 1..].reshape(-1).gt(0);                  // [B*(T-1)]
         Tensor positions = targetMask.nonzero().squeeze(1);                                   // [N] indices into B*(T-1)
-        Tensor rowsOf = positions.floor_divide(t - 1);                                                // [N]
+        Tensor rowsOf = positions.floor_divide(t - 1);                                        // [N]
         Tensor columnsOf = positions % (t - 1);                                               // [N] predicting column
-        Tensor flatHidden = (rowsOf * t + columnsOf);                                         // [N] into B*T
+        Tensor flatHidden = rowsOf * t + columnsOf;                                           // [N] into B*T
         Tensor h = hidden.reshape(b * t, -1).index_select(0, flatHidden);                     // [N, C]
         Tensor targets = batch.InputIds.reshape(-1).index_select(0, flatHidden + 1);          // [N]
-        Tensor selected = Selected(h, model.OutputWeight, targets, chunkRows);                // [N] fp32
-        Tensor result = zeros(b * t, ScalarType.Float32, hidden.device)
-            .index_put_(selected, flatHidden + 1)
-            .reshape(b, t);                                                                   // [B, T]
-        return result.MoveToOuterDisposeScope();
+        return (h, targets, flatHidden + 1);
     }
+
+    /// <summary>Per-row values [N] placed at their columns of a [B, T] fp32 tensor of zeros.</summary>
+    private static Tensor Scatter(Tensor values, Tensor columns, TokenBatch batch) =>
+        zeros(batch.BatchSize * (long)batch.Length, ScalarType.Float32, values.device)
+            .index_put_(values, columns)
+            .reshape(batch.BatchSize, batch.Length);
 
     /// <summary>
     /// log_softmax(h W^T)[target] per row, for hidden rows h [N, C] and the output projection W [V, C]; [N] fp32.
@@ -53,17 +85,22 @@ public static class TokenLogprobs
         }
         return is_grad_enabled() && (hidden.requires_grad || weight.requires_grad)
             ? ChunkedLogprob.apply(hidden, weight, targets, chunkRows)
-            : Forward(hidden, weight, targets, chunkRows).Logprobs;
+            : Forward(hidden, weight, targets, chunkRows, withEntropy: false).Logprobs;
     }
 
-    /// <summary>Per chunk: fp32 logits, their log-sum-exp and the target's log-probability. Returns [N] logprobs and [N] lse.</summary>
-    private static (Tensor Logprobs, Tensor LogSumExp) Forward(Tensor hidden, Tensor weight, Tensor targets, int chunkRows)
+    /// <summary>
+    /// Per chunk: fp32 logits, their log-sum-exp and the target's log-probability (and, when asked, the entropy
+    /// lse - Σ softmax · logits). Returns [N] logprobs, [N] lse and [N] entropy or null.
+    /// </summary>
+    private static (Tensor Logprobs, Tensor LogSumExp, Tensor? Entropy) Forward(Tensor hidden, Tensor weight, Tensor targets, int chunkRows,
+        bool withEntropy)
     {
         using var scope = NewDisposeScope();
         long n = hidden.shape[0];
         Tensor w = weight.to(ScalarType.Float32);
         var logprobs = new List<Tensor>();
         var lses = new List<Tensor>();
+        var entropies = new List<Tensor>();
         using (no_grad())
         {
             for (long start = 0; start < n; start += chunkRows)
@@ -75,9 +112,15 @@ public static class TokenLogprobs
                 Tensor target = logits.gather(1, targets.narrow(0, start, count).unsqueeze(1)).squeeze(1);
                 logprobs.Add((target - lse).MoveToOuterDisposeScope());
                 lses.Add(lse.MoveToOuterDisposeScope());
+                if (withEntropy)
+                {
+                    Tensor p = (logits - lse.unsqueeze(1)).exp_();                                      // [n, V]
+                    entropies.Add((lse - p.mul_(logits).sum(1)).MoveToOuterDisposeScope());
+                }
             }
         }
-        return (cat(logprobs, 0).MoveToOuterDisposeScope(), cat(lses, 0).MoveToOuterDisposeScope());
+        return (cat(logprobs, 0).MoveToOuterDisposeScope(), cat(lses, 0).MoveToOuterDisposeScope(),
+            withEntropy ? cat(entropies, 0).MoveToOuterDisposeScope() : null);
     }
 
     /// <summary>
@@ -94,7 +137,7 @@ public static class TokenLogprobs
             var weight = (Tensor)vars[1];
             var targets = (Tensor)vars[2];
             int chunkRows = (int)vars[3];
-            (Tensor logprobs, Tensor lse) = Forward(hidden, weight, targets, chunkRows);
+            (Tensor logprobs, Tensor lse, Tensor? _) = Forward(hidden, weight, targets, chunkRows, withEntropy: false);
             ctx.save_for_backward([hidden, weight, targets, lse]);
             ctx.save_data("chunk", chunkRows);
             return logprobs;

@@ -21,11 +21,12 @@ public sealed record LoopOutcome(int Step, int TotalSteps, bool Completed, int S
 /// <summary>What a trainer does at each point of the loop.</summary>
 public interface ITrainingSteps
 {
-    /// <summary>Runs step <paramref name="step"/> (0-based) and returns its metrics (names like <c>train/loss</c>).</summary>
-    IReadOnlyDictionary<string, double> Step(int step, CancellationToken cancellation);
+    /// <summary>Runs step <paramref name="step"/> (0-based) and returns its metrics (names like <c>train/loss</c>).
+    /// Asynchronous because an RL step waits on the sandbox; a step that is pure computation returns a completed task.</summary>
+    ValueTask<IReadOnlyDictionary<string, double>> StepAsync(int step, CancellationToken cancellation);
 
     /// <summary>Evaluates after <paramref name="step"/> steps; metrics like <c>eval/loss</c>, or none.</summary>
-    IReadOnlyDictionary<string, double> Evaluate(int step, CancellationToken cancellation);
+    ValueTask<IReadOnlyDictionary<string, double>> EvaluateAsync(int step, CancellationToken cancellation);
 
     /// <summary>Writes a resumable checkpoint after <paramref name="step"/> steps.</summary>
     void Save(int step);
@@ -38,7 +39,11 @@ public interface ITrainingSteps
 /// </summary>
 public static class TrainingLoop
 {
-    public static LoopOutcome Run(ITrainingSteps steps, int startStep, int totalSteps, LoopCadence cadence, MetricsLogger metrics,
+    /// <summary>
+    /// Runs the steps from <paramref name="startStep"/> to <paramref name="totalSteps"/>. A step that logs and evaluates
+    /// writes one metrics record holding both.
+    /// </summary>
+    public static async Task<LoopOutcome> RunAsync(ITrainingSteps steps, int startStep, int totalSteps, LoopCadence cadence, MetricsLogger metrics,
         IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(totalSteps, 1, nameof(totalSteps));
@@ -59,7 +64,7 @@ public static class TrainingLoop
             IReadOnlyDictionary<string, double> values;
             try
             {
-                values = steps.Step(step, cancellation);
+                values = await steps.StepAsync(step, cancellation);
             }
             catch (NonFiniteTrainingException e)
             {
@@ -81,21 +86,26 @@ public static class TrainingLoop
             {
                 latest[name] = value;
             }
+            var record = new Dictionary<string, double>();
             if (step % cadence.LogEvery == 0 || last)
             {
-                metrics.Log(step, values);
+                foreach ((string name, double value) in values)
+                {
+                    record[name] = value;
+                }
             }
             if ((cadence.EvalEvery > 0 && step % cadence.EvalEvery == 0) || last)
             {
-                IReadOnlyDictionary<string, double> evaluation = steps.Evaluate(step, cancellation);
-                if (evaluation.Count > 0)
+                IReadOnlyDictionary<string, double> evaluation = await steps.EvaluateAsync(step, cancellation);
+                foreach ((string name, double value) in evaluation)
                 {
-                    metrics.Log(step, evaluation);
-                    foreach ((string name, double value) in evaluation)
-                    {
-                        latest[name] = value;
-                    }
+                    latest[name] = value;
+                    record[name] = value;
                 }
+            }
+            if (record.Count > 0)
+            {
+                metrics.Log(step, record);
             }
             progress?.Report(new TrainingProgress(step, totalSteps, new SortedDictionary<string, double>(latest), clock.Elapsed.TotalSeconds));
             bool stopping = !last && cadence.StopAfterSteps is int stopAfter && stepsThisRun >= stopAfter;

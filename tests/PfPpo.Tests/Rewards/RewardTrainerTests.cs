@@ -38,12 +38,12 @@ public class RewardTrainerTests
     };
 
     [Fact]
-    public void LearnsToRankHeldOutPairsAndWritesASequenceClassificationCheckpoint()
+    public async Task LearnsToRankHeldOutPairsAndWritesASequenceClassificationCheckpoint()
     {
         using var temp = new TempDirectory();
         (string initDir, string pairsPath) = Setup(temp.Path);
         string outDir = temp["rm"];
-        RewardTrainerResult result = RewardTrainer.Run(initDir, pairsPath, outDir, Options, CPU, ScalarType.Float32);
+        RewardTrainerResult result = await RewardTrainer.RunAsync(initDir, pairsPath, outDir, Options, CPU, ScalarType.Float32);
 
         Assert.True(result.Completed);
         Assert.Equal((30, 10), (result.TrainPairs, result.HeldOutPairs));
@@ -77,11 +77,11 @@ public class RewardTrainerTests
     }
 
     [Fact]
-    public void PfppoRewardScoresASamplesFileAndNamesUnknownTasks()
+    public async Task PfppoRewardScoresASamplesFileAndNamesUnknownTasks()
     {
         using var temp = new TempDirectory();
         (string initDir, string pairsPath) = Setup(temp.Path);
-        RewardTrainer.Run(initDir, pairsPath, temp["rm"], Options with { EvalEvery = 0 }, CPU, ScalarType.Float32);
+        await RewardTrainer.RunAsync(initDir, pairsPath, temp["rm"], Options with { EvalEvery = 0 }, CPU, ScalarType.Float32);
         // Held-out-style prompts the RM never saw, as HumanEval problems, and one right and one wrong answer to each.
         int[] ids = [101, 102, 103, 104];
         File.WriteAllLines(temp["problems.jsonl"], ids.Select(i => JsonSerializer.Serialize(new Dictionary<string, string>
@@ -142,14 +142,14 @@ public class RewardTrainerTests
     }
 
     [Fact]
-    public void AResumedRunMatchesAnUninterruptedOne()
+    public async Task AResumedRunMatchesAnUninterruptedOne()
     {
         using var temp = new TempDirectory();
         (string initDir, string pairsPath) = Setup(temp.Path);
         var options = Options with { MaxSteps = 10, EvalEvery = 0 };
-        RewardTrainer.Run(initDir, pairsPath, temp["straight"], options, CPU, ScalarType.Float32);
-        Assert.False(RewardTrainer.Run(initDir, pairsPath, temp["resumed"], options with { StopAfterSteps = 4 }, CPU, ScalarType.Float32).Completed);
-        Assert.True(RewardTrainer.Run(initDir, pairsPath, temp["resumed"], options, CPU, ScalarType.Float32, ResumeMode.Resume).Completed);
+        await RewardTrainer.RunAsync(initDir, pairsPath, temp["straight"], options, CPU, ScalarType.Float32);
+        Assert.False((await RewardTrainer.RunAsync(initDir, pairsPath, temp["resumed"], options with { StopAfterSteps = 4 }, CPU, ScalarType.Float32)).Completed);
+        Assert.True((await RewardTrainer.RunAsync(initDir, pairsPath, temp["resumed"], options, CPU, ScalarType.Float32, ResumeMode.Resume)).Completed);
         using ScalarHeadModel a = HfCheckpoint.LoadScalarHead(temp["straight"]);
         using ScalarHeadModel b = HfCheckpoint.LoadScalarHead(temp["resumed"]);
         var bWeights = b.state_dict();

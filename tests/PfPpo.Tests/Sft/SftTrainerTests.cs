@@ -43,14 +43,14 @@ public class SftTrainerTests
     };
 
     [Fact]
-    public void LossGoesDownAndTheModelReproducesTheExamplesGreedily()
+    public async Task LossGoesDownAndTheModelReproducesTheExamplesGreedily()
     {
         using var temp = new TempDirectory();
         string root = temp.Path;
         (string modelDir, string dataPath) = Setup(root);
         string outDir = Path.Combine(root, "sft");
 
-        SftResult result = SftTrainer.Run(modelDir, dataPath, outDir, Options, CPU, ScalarType.Float32);
+        SftResult result = await SftTrainer.RunAsync(modelDir, dataPath, outDir, Options, CPU, ScalarType.Float32);
 
         Assert.True(result.Completed);
         Assert.Equal(80, result.Steps);
@@ -71,7 +71,7 @@ public class SftTrainerTests
     }
 
     [Fact]
-    public void AResumedRunMatchesAnUninterruptedOne()
+    public async Task AResumedRunMatchesAnUninterruptedOne()
     {
         using var temp = new TempDirectory();
         string root = temp.Path;
@@ -79,14 +79,14 @@ public class SftTrainerTests
         var options = Options with { MaxSteps = 12, BatchSize = 4 };   // 2 batches per epoch: the resume point is mid-epoch
 
         string straight = Path.Combine(root, "straight");
-        SftTrainer.Run(modelDir, dataPath, straight, options, CPU, ScalarType.Float32);
+        await SftTrainer.RunAsync(modelDir, dataPath, straight, options, CPU, ScalarType.Float32);
 
         string resumed = Path.Combine(root, "resumed");
-        SftResult first = SftTrainer.Run(modelDir, dataPath, resumed, options with { StopAfterSteps = 5 }, CPU, ScalarType.Float32);
+        SftResult first = await SftTrainer.RunAsync(modelDir, dataPath, resumed, options with { StopAfterSteps = 5 }, CPU, ScalarType.Float32);
         Assert.False(first.Completed);
         Assert.Equal(5, first.Steps);
         Assert.True(new CheckpointStore(resumed, 2, ResumeMode.Resume).HasCheckpoints);
-        SftResult second = SftTrainer.Run(modelDir, dataPath, resumed, options, CPU, ScalarType.Float32, resume: ResumeMode.Resume);
+        SftResult second = await SftTrainer.RunAsync(modelDir, dataPath, resumed, options, CPU, ScalarType.Float32, resume: ResumeMode.Resume);
         Assert.True(second.Completed);
 
         using CausalLM a = HfCheckpoint.LoadCausalLM(straight);
@@ -104,42 +104,42 @@ public class SftTrainerTests
     }
 
     [Fact]
-    public void ResumeWithOtherSettingsIsRefused()
+    public async Task ResumeWithOtherSettingsIsRefused()
     {
         using var temp = new TempDirectory();
         string root = temp.Path;
         (string modelDir, string dataPath) = Setup(root);
         string outDir = Path.Combine(root, "sft");
         var options = Options with { MaxSteps = 4, StopAfterSteps = 2 };
-        SftTrainer.Run(modelDir, dataPath, outDir, options, CPU, ScalarType.Float32);
-        var e = Assert.Throws<RunFolderException>(() =>
-            SftTrainer.Run(modelDir, dataPath, outDir, options with { MaxSteps = 8, LearningRate = 1e-3 }, CPU, ScalarType.Float32, resume: ResumeMode.Resume));
+        await SftTrainer.RunAsync(modelDir, dataPath, outDir, options, CPU, ScalarType.Float32);
+        var e = await Assert.ThrowsAsync<RunFolderException>(() =>
+            SftTrainer.RunAsync(modelDir, dataPath, outDir, options with { MaxSteps = 8, LearningRate = 1e-3 }, CPU, ScalarType.Float32, resume: ResumeMode.Resume));
         Assert.Contains("other settings", e.Message);
         Assert.Contains("MaxSteps", e.Message);
         Assert.Contains("LearningRate", e.Message);
-        e = Assert.Throws<RunFolderException>(() =>
-            SftTrainer.Run(modelDir, dataPath, Path.Combine(root, "empty"), options, CPU, ScalarType.Float32, resume: ResumeMode.Resume));
+        e = await Assert.ThrowsAsync<RunFolderException>(() =>
+            SftTrainer.RunAsync(modelDir, dataPath, Path.Combine(root, "empty"), options, CPU, ScalarType.Float32, resume: ResumeMode.Resume));
         Assert.Contains("no complete checkpoint", e.Message);
 
         // Same settings, other data: the content hash of the data file tells.
         File.AppendAllText(dataPath, "{\"prompt\": \"def z():\\n\", \"completion\": \"    return 0\\n\"}\n");
-        e = Assert.Throws<RunFolderException>(() =>
-            SftTrainer.Run(modelDir, dataPath, outDir, options, CPU, ScalarType.Float32, resume: ResumeMode.Resume));
+        e = await Assert.ThrowsAsync<RunFolderException>(() =>
+            SftTrainer.RunAsync(modelDir, dataPath, outDir, options, CPU, ScalarType.Float32, resume: ResumeMode.Resume));
         Assert.Contains("input data has changed", e.Message);
     }
 
     [Fact]
-    public void AFreshRunIntoAnotherRunsFolderIsRefusedUnlessForced()
+    public async Task AFreshRunIntoAnotherRunsFolderIsRefusedUnlessForced()
     {
         using var temp = new TempDirectory();
         (string modelDir, string dataPath) = Setup(temp.Path);
         string outDir = Path.Combine(temp.Path, "sft");
         var options = Options with { MaxSteps = 4, StopAfterSteps = 2 };
-        SftTrainer.Run(modelDir, dataPath, outDir, options, CPU, ScalarType.Float32);
-        var e = Assert.Throws<RunFolderException>(() => SftTrainer.Run(modelDir, dataPath, outDir, options, CPU, ScalarType.Float32));
+        await SftTrainer.RunAsync(modelDir, dataPath, outDir, options, CPU, ScalarType.Float32);
+        var e = await Assert.ThrowsAsync<RunFolderException>(() => SftTrainer.RunAsync(modelDir, dataPath, outDir, options, CPU, ScalarType.Float32));
         Assert.Contains("--resume", e.Message);
         Assert.Contains("--force", e.Message);
-        SftResult forced = SftTrainer.Run(modelDir, dataPath, outDir, options with { StopAfterSteps = null }, CPU, ScalarType.Float32, force: true);
+        SftResult forced = await SftTrainer.RunAsync(modelDir, dataPath, outDir, options with { StopAfterSteps = null }, CPU, ScalarType.Float32, force: true);
         Assert.True(forced.Completed);
     }
 }
