@@ -211,17 +211,11 @@ public static class PpoTrainer
         }
         else
         {
-            IReadOnlyList<FiltrationStrategy> candidates = options.AutoCandidates.Select(StrategySyntax.Parse).ToArray();
-            IReadOnlyList<StrategyR2> r2 = R2Analysis.Run(samples, candidates, bins: 10, options.Mode, Seeds.Derive(options.Seed, CalibrationStream, 2), replicates: 200);
-            (StrategyR2 Best, StrategyR2? RunnerUp, bool Overlaps)? pick = R2Analysis.Recommend(r2);
-            FiltrationStrategy best = pick is { } p ? candidates[r2.ToList().IndexOf(p.Best)] : new NoFilter();
-            chosen = best.NeedsCalibration ? best.Resolve(calibration) : best;
-            json["reason"] = pick is { } q
-                ? $"highest binned R² ({q.Best.Binned.Fit.R2.ToString("F3", CultureInfo.InvariantCulture)})" + (q.RunnerUp is null ? ""
-                    : q.Overlaps ? $"; its 95% interval overlaps {q.RunnerUp.Strategy}'s, so the data do not separate them"
-                    : $"; its 95% interval lies above {q.RunnerUp.Strategy}'s")
-                : "no candidate had a defined binned R² (rewards all equal?); no filter";
-            json["r2"] = new JsonObject(r2.Select(r => KeyValuePair.Create(r.Strategy, (JsonNode?)new JsonObject
+            AutoFilterChoice choice = AutoFilter.Choose(samples, options.AutoCandidates.Select(StrategySyntax.Parse).ToArray(), options.Mode,
+                Seeds.Derive(options.Seed, CalibrationStream, 2));
+            chosen = choice.Chosen;
+            json["reason"] = choice.Reason;
+            json["r2"] = new JsonObject(choice.R2.Select(r => KeyValuePair.Create(r.Strategy, (JsonNode?)new JsonObject
             {
                 ["kept"] = r.Kept, ["binned"] = Finite(r.Binned.Fit.R2), ["binned_ci_low"] = Finite(r.BinnedInterval.Low),
                 ["binned_ci_high"] = Finite(r.BinnedInterval.High), ["per_response"] = Finite(r.PerResponse.R2),
@@ -574,6 +568,11 @@ public static class PpoTrainer
             foreach ((string name, double value) in seconds)
             {
                 values["seconds/" + name] = value;
+            }
+            // What an iteration did not measure (no critic, the critic's warm-up, nothing trained) is left out, not NaN.
+            foreach (string name in values.Where(kv => double.IsNaN(kv.Value)).Select(kv => kv.Key).ToArray())
+            {
+                values.Remove(name);
             }
             return values;
         }

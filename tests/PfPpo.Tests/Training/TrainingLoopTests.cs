@@ -23,7 +23,7 @@ public class TrainingLoopTests
             return ValueTask.FromResult<IReadOnlyDictionary<string, double>>(new Dictionary<string, double> { ["eval/loss"] = step });
         }
 
-        public async Task Save(int step) => Saves.Add(step);
+        public void Save(int step) => Saves.Add(step);
     }
 
     private static int[] LoggedSteps(string dir) => File.ReadAllLines(Path.Combine(dir, "metrics.jsonl"))
