@@ -113,7 +113,8 @@ public static class PpoCommand
             {
                 result.AddError("--algo grpo needs --n 2 or more (its advantages compare the responses of a prompt).");
             }
-            if (result.GetValue(criticWarmup) >= result.GetValue(iterations))
+            if (result.GetResult(criticWarmup) is { Implicit: false } && result.GetValue(iterations) > 0
+                && result.GetValue(criticWarmup) >= result.GetValue(iterations))
             {
                 result.AddError($"--critic-warmup must be below --iterations ({result.GetValue(iterations)}), got {result.GetValue(criticWarmup)}.");
             }
