@@ -551,6 +551,7 @@ public static class PpoTrainer
                 ["clip_fraction"] = stats.Mean(stats.ClipFraction),
                 ["approx_kl"] = stats.Mean(stats.ApproxKl),
                 ["first_ratio_deviation"] = stats.FirstRatioDeviation,
+                ["sampler_logprob_gap"] = SamplerGap(trained),
                 ["policy_loss"] = stats.Mean(stats.PolicyLoss),
                 ["value_loss"] = stats.Mean(stats.ValueLoss),
                 ["explained_variance"] = critic is null ? double.NaN : Advantages.ExplainedVariance(trained.Select(r => r.Values).ToArray(), trained.Select(r => r.Returns).ToArray()),
@@ -650,6 +651,14 @@ public static class PpoTrainer
         /// <summary>Mini-batches of one epoch: a seeded shuffle of the trained responses, cut into <see cref="PpoOptions.MiniBatchSize"/>.</summary>
         private int[][] MiniBatches(int count, int iteration, int epoch) =>
             PromptOrder(count, Seeds.Derive(Seeds.Derive(options.Seed, ShuffleStream, iteration), epoch)).Chunk(options.MiniBatchSize).ToArray();
+
+        /// <summary>
+        /// Mean |log-prob the sampler drew the token with - the recomputed old log-prob| over the trained tokens: near 0 at
+        /// temperature 1 without top-p (a check that the experience describes what was sampled); larger when sampling
+        /// reshapes the distribution.
+        /// </summary>
+        private static double SamplerGap(Response[] trained) =>
+            TokenMean(trained.Select(r => r.OldLogprobs.Select((old, t) => Math.Abs(old - r.Sample.Logprobs[t])).ToArray()));
 
         private static double TokenMean(IEnumerable<float[]> rows)
         {
