@@ -99,6 +99,10 @@ public static class DemoCommand
                 r2.AddRow(Markup.Escape(strategy), node!["kept"]!.ToJsonString(), Markup.Escape(Fit(node["binned"]!)), Markup.Escape(Fit(node["per_response"]!)));
             }
             AnsiConsole.Write(r2);
+            if (!summary.RmTrained)
+            {
+                AnsiConsole.WriteLine("rm-data gave no preference pair (every prompt's responses scored alike), so the reward model is untrained and its R² means nothing.");
+            }
             if (summary.R2Stage.Recommended is string best)
             {
                 AnsiConsole.WriteLine($"highest binned R²: {best}" + (summary.R2Stage.RecommendationOverlaps ? " (its interval overlaps the runner-up's)" : ""));

@@ -68,8 +68,9 @@ public sealed record RmDataStageResult(int Prompts, int Samples, int Pairs, int 
     double GenerationSeconds, double SandboxSeconds);
 
 /// <param name="HeldOutAccuracy">Share of the held-out pairs (prompts the RM never trained on) that the RM ranks right.</param>
+/// <param name="Trained">False when rm-data gave no pair: the RM is then the SFT backbone with its fresh score head, untrained.</param>
 public sealed record RmStageResult(int Steps, double TrainLoss, double HeldOutAccuracy, int TrainPairs, int HeldOutPairs, int DroppedPairs,
-    double RewardMean, double RewardStd);
+    double RewardMean, double RewardStd, bool Trained);
 
 /// <param name="PairAccuracy">Share of the same-prompt sample pairs with differing scores that the reward orders right.</param>
 /// <param name="Recommended">The strategy with the highest binned R², or null when none is defined.</param>
@@ -78,11 +79,11 @@ public sealed record R2StageResult(int Prompts, int Samples, double PairAccuracy
 
 /// <summary>The demo's outcome, as written to <c>summary.json</c>.</summary>
 /// <param name="SampledPassAt">pass@k of <c>Samples</c> completions per task at the sampling temperature, by k.</param>
-/// <param name="RmAccuracy">The reward model's held-out pair accuracy, over <paramref name="RmHeldOutPairs"/> pairs.</param>
+/// <param name="RmAccuracy">The reward model's held-out pair accuracy, over <paramref name="RmHeldOutPairs"/> pairs (NaN when it was not trained).</param>
 /// <param name="R2">The <c>strategies</c> object of the r2 stage's r2.json.</param>
 public sealed record DemoSummary(double GreedyPassAt1, IReadOnlyDictionary<int, double> SampledPassAt, int Samples, double MixedFraction,
     IReadOnlyDictionary<string, double> StageSeconds, double TotalSeconds, long Parameters, string Isolation, double RmAccuracy, int RmHeldOutPairs,
-    JsonObject R2, R2StageResult R2Stage)
+    JsonObject R2, R2StageResult R2Stage, bool RmTrained)
 {
     /// <summary>pass@k at the largest k: all samples of a task.</summary>
     public double PassAtSamples => SampledPassAt[Samples];
@@ -189,6 +190,15 @@ public static class Demo
         string pairsPath = Path.Combine(runner.StageDirectory("rm-data"), RmData.PairsFile);
         StageOutcome<RmStageResult> rm = await runner.RunAsync("rm", StageRunner.Key(rmOptions, rmData.Key, sft.Key), stage =>
         {
+            if (rmData.Result.Pairs == 0)
+            {
+                // Every prompt's responses scored alike (a model too weak to pass any test): nothing to learn from. The
+                // pipeline goes on with the untrained head, and the result, the summary and the CLI say so.
+                using ScalarHeadModel untrained = HfCheckpoint.LoadScalarHead(sftDir, device, ScalarType.Float32, rmOptions.Seed);
+                HfCheckpoint.Save(untrained, stage.Directory);
+                File.Copy(Path.Combine(sftDir, HfCheckpoint.TokenizerFile), Path.Combine(stage.Directory, HfCheckpoint.TokenizerFile), overwrite: true);
+                return Task.FromResult(new RmStageResult(0, double.NaN, double.NaN, 0, 0, 0, double.NaN, double.NaN, Trained: false));
+            }
             var progress = new SynchronousProgress<TrainingProgress>(p => stage.Progress.Report(((double)p.Step / p.TotalSteps,
                 string.Create(CultureInfo.InvariantCulture, $"loss {p.Metrics.GetValueOrDefault("train/loss"):F3}") +
                 (p.Metrics.TryGetValue("eval/accuracy", out double a) ? string.Create(CultureInfo.InvariantCulture, $", held-out accuracy {a:P1}") : ""))));
@@ -196,7 +206,7 @@ public static class Demo
                 resume: stage.Resumable ? ResumeMode.ResumeIfPresent : ResumeMode.Fresh, force: !stage.Resumable, progress: progress,
                 cancellation: stage.Cancellation);
             return Task.FromResult(new RmStageResult(result.Steps, result.FinalTrainLoss, result.HeldOutAccuracy, result.TrainPairs, result.HeldOutPairs,
-                result.DroppedPairs, result.RewardMean, result.RewardStd));
+                result.DroppedPairs, result.RewardMean, result.RewardStd, Trained: true));
         }, cancellation);
 
         // 8. r2: fresh samples of the held-out test prompts, rewarded by the RM, R² per filtration strategy
@@ -215,7 +225,7 @@ public static class Demo
         StageRecord[] records = [tasks.Record, tokenizer.Record, init.Record, sft.Record, eval.Record, rmData.Record, rm.Record, r2.Record];
         var summary = new DemoSummary(eval.Result.GreedyPassAt1, eval.Result.SampledPassAt, settings.Samples, eval.Result.MixedFraction,
             records.ToDictionary(r => r.Stage, r => Math.Round(r.Seconds, 2)), records.Sum(r => r.Seconds), init.Result.Parameters,
-            eval.Result.Isolation, rm.Result.HeldOutAccuracy, rm.Result.HeldOutPairs, r2Strategies, r2.Result);
+            eval.Result.Isolation, rm.Result.HeldOutAccuracy, rm.Result.HeldOutPairs, r2Strategies, r2.Result, rm.Result.Trained);
         WriteSummary(Path.Combine(outDir, "summary.json"), summary, settings, records, clock.Elapsed.TotalSeconds);
         return summary;
     }
@@ -244,6 +254,7 @@ public static class Demo
         json["wall_seconds"] = Math.Round(wallSeconds, 2);
         json["rm_accuracy"] = double.IsFinite(summary.RmAccuracy) ? summary.RmAccuracy : null;
         json["rm_held_out_pairs"] = summary.RmHeldOutPairs;
+        json["rm_trained"] = summary.RmTrained;
         json["r2"] = summary.R2.DeepClone();
         json["parameters"] = summary.Parameters;
         json["isolation"] = summary.Isolation;
