@@ -1,12 +1,14 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Text.Json.Nodes;
 using PfPpo.Pipeline;
+using PfPpo.Reports;
 using PfPpo.Runtime;
 using Spectre.Console;
 
 namespace PfPpo.Cli.Commands;
 
-/// <summary><c>pfppo demo</c>: the embedded end-to-end default (tasks, tokenizer, tiny model, SFT, evaluation).</summary>
+/// <summary><c>pfppo demo</c>: the embedded end-to-end default (tasks, tokenizer, tiny model, SFT, evaluation, reward model, R²).</summary>
 public static class DemoCommand
 {
     public static Command Create()
@@ -35,7 +37,7 @@ public static class DemoCommand
         var workers = new Option<int>("--workers") { Description = "Sandbox workers (0: one per core).", DefaultValueFactory = _ => 0 }.WorkerCount();
         var shared = ModelOptions.Create(model: null, dtype: false); // --device and --threads
 
-        var command = new Command("demo", "Run the embedded default end to end: generated tasks, tokenizer, tiny model, SFT, sandboxed evaluation.");
+        var command = new Command("demo", "Run the embedded default end to end: generated tasks, tokenizer, tiny model, SFT, sandboxed evaluation, reward model, R² per filtration strategy.");
         foreach (Option option in new Option[] { output, force, seed, train, test, epochs, learningRate, batchSize, vocab, hidden, layers, workers })
         {
             command.Options.Add(option);
@@ -84,10 +86,28 @@ public static class DemoCommand
             results.AddRow($"pass@{settings.Samples} (T={settings.SampleTemperature.ToString(CultureInfo.InvariantCulture)})", Percent(summary.PassAtSamples));
             results.AddRow("pass@1 (sampled)", Percent(summary.SampledPassAt.GetValueOrDefault(1, double.NaN)));
             results.AddRow("mixed fraction", Percent(summary.MixedFraction));
+            results.AddRow($"RM held-out pair accuracy ({summary.RmHeldOutPairs} pairs)", Percent(summary.RmAccuracy));
+            results.AddRow($"RM pair accuracy on test samples ({summary.R2Stage.Pairs} pairs)", Percent(summary.R2Stage.PairAccuracy));
             results.AddRow("parameters", summary.Parameters.ToString("N0", CultureInfo.InvariantCulture));
             results.AddRow("sandbox", summary.Isolation);
             results.AddRow("total seconds", F(summary.TotalSeconds, "F1"));
             AnsiConsole.Write(results);
+            var r2 = new Table().Title($"R² of actual score on reward, held-out test samples ({summary.R2Stage.Samples})")
+                .AddColumns("strategy", "kept", "R² binned [[95% CI]]", "R² per response [[95% CI]]");
+            foreach ((string strategy, JsonNode? node) in summary.R2)
+            {
+                r2.AddRow(Markup.Escape(strategy), node!["kept"]!.ToJsonString(), Markup.Escape(Fit(node["binned"]!)), Markup.Escape(Fit(node["per_response"]!)));
+            }
+            AnsiConsole.Write(r2);
+            if (!summary.RmTrained)
+            {
+                AnsiConsole.WriteLine("rm-data gave no preference pair (every prompt's responses scored alike), so the reward model is untrained and its R² means nothing.");
+            }
+            if (summary.R2Stage.Recommended is string best)
+            {
+                AnsiConsole.WriteLine($"highest binned R²: {best}" + (summary.R2Stage.RecommendationOverlaps ? " (its interval overlaps the runner-up's)" : ""));
+            }
+            AnsiConsole.WriteLine($"plots: {Path.Combine(outDir, "r2", R2Plots.ReliabilityFile)}, {Path.Combine(outDir, "r2", R2Plots.R2File)}");
             AnsiConsole.WriteLine($"summary: {Path.Combine(outDir, "summary.json")}");
             return 0;
         }));
@@ -95,6 +115,12 @@ public static class DemoCommand
     }
 
     private static string F(double value, string format) => value.ToString(format, CultureInfo.InvariantCulture);
+
+    private static string Fit(JsonNode fit) => fit["r2"] is JsonNode r2
+        ? $"{F(r2.GetValue<double>(), "F3")} [{Bound(fit["ci_low"])}, {Bound(fit["ci_high"])}]"
+        : "undefined";
+
+    private static string Bound(JsonNode? value) => value is null ? "-" : F(value.GetValue<double>(), "F3");
 
     private static string Percent(double value) => double.IsNaN(value) ? "n/a" : (value * 100).ToString("F1", CultureInfo.InvariantCulture) + "%";
 

@@ -58,10 +58,12 @@ public static class RmDataCommand
                             scored.Value = p.Scored;
                         }), cancellation);
                 });
-            var table = new Table().AddColumns("prompts", "samples", "passed", "pairs", "no pair", "errors", "generate s", "total s");
+            var table = new Table().AddColumns("prompts", "samples", "passed", "pairs", "no pair", "errors", "generate s", "sandbox s", "total s");
             table.AddRow(I(result.Prompts), I(result.Samples), double.IsNaN(result.PassRate) ? "-" : F(result.PassRate * 100, "F1") + "%",
-                I(result.Pairs), I(result.PromptsWithoutPair), I(result.SandboxErrors), F(result.GenerationSeconds, "F1"), F(result.TotalSeconds, "F1"));
-            AnsiConsole.WriteLine("no pair: prompts whose responses all scored the same; errors: samples the sandbox could not judge (left out)");
+                I(result.Pairs), I(result.PromptsWithoutPair), I(result.SandboxErrors), F(result.GenerationSeconds, "F1"),
+                F(result.SandboxSeconds, "F1"), F(result.TotalSeconds, "F1"));
+            AnsiConsole.WriteLine("no pair: prompts whose responses all scored the same; errors: samples the sandbox could not judge (left out); "
+                + "sandbox s: scoring wall time summed over chunks, overlapping generation");
             AnsiConsole.Write(table);
             AnsiConsole.WriteLine($"samples: {result.SamplesPath}");
             AnsiConsole.WriteLine($"pairs: {result.PairsPath}");

@@ -6,6 +6,8 @@ using PfPpo.Checkpoints;
 using PfPpo.Evaluation;
 using PfPpo.IO;
 using PfPpo.Model;
+using PfPpo.Rewards;
+using PfPpo.Rollouts;
 using PfPpo.Runtime;
 using PfPpo.Scoring;
 using PfPpo.Sft;
@@ -35,6 +37,20 @@ public sealed record DemoSettings
     public double SampleTemperature { get; init; } = 1.0;
     public int MaxNewTokens { get; init; } = 128;
     public int Workers { get; init; }
+
+    /// <summary>Reward-model data: samples of the first training prompts by the SFT model (seeded with <see cref="Seed"/>).</summary>
+    public RmDataOptions RmData { get; init; } = new() { Prompts = 400, SamplesPerPrompt = 5, MaxNewTokens = 128, Pairing = PairingMode.All };
+    /// <summary>The reward model, trained from the SFT model on those pairs (seeded with <see cref="Seed"/>).</summary>
+    public RewardTrainerOptions Rm { get; init; } = new()
+    {
+        Epochs = 2, BatchSize = 16, LearningRate = 1e-3, HeldOutFraction = 0.1, EvalEvery = 20, LogEvery = 5, SaveEvery = 50, MaxLength = 512,
+    };
+    /// <summary>R² per strategy on fresh samples of the held-out test prompts (sampled, rewarded, analysed).</summary>
+    public R2RunOptions R2 { get; init; } = new()
+    {
+        Strategies = "none,bon,br,bw", Bins = 10, Bootstrap = 1000,
+        Sampling = new PolicySamplingOptions { SamplesPerPrompt = 5, MaxNewTokens = 128 },
+    };
 }
 
 // --- each stage's typed result (stage.json holds it as snake_case JSON) ---
@@ -48,10 +64,26 @@ public sealed record SftStageResult(int Steps, double TrainLoss, double? HeldOut
 public sealed record EvalStageResult(double GreedyPassAt1, IReadOnlyDictionary<int, double> SampledPassAt, double MixedFraction,
     string Isolation, double GenerationSeconds);
 
+public sealed record RmDataStageResult(int Prompts, int Samples, int Pairs, int PromptsWithoutPair, int SandboxErrors, double PassRate,
+    double GenerationSeconds, double SandboxSeconds);
+
+/// <param name="HeldOutAccuracy">Share of the held-out pairs (prompts the RM never trained on) that the RM ranks right.</param>
+/// <param name="Trained">False when rm-data gave no pair: the RM is then the SFT backbone with its fresh score head, untrained.</param>
+public sealed record RmStageResult(int Steps, double TrainLoss, double HeldOutAccuracy, int TrainPairs, int HeldOutPairs, int DroppedPairs,
+    double RewardMean, double RewardStd, bool Trained);
+
+/// <param name="PairAccuracy">Share of the same-prompt sample pairs with differing scores that the reward orders right.</param>
+/// <param name="Recommended">The strategy with the highest binned R², or null when none is defined.</param>
+public sealed record R2StageResult(int Prompts, int Samples, double PairAccuracy, int Pairs, string? Recommended, bool RecommendationOverlaps,
+    double GenerationSeconds, double SandboxSeconds, double RewardSeconds);
+
 /// <summary>The demo's outcome, as written to <c>summary.json</c>.</summary>
 /// <param name="SampledPassAt">pass@k of <c>Samples</c> completions per task at the sampling temperature, by k.</param>
+/// <param name="RmAccuracy">The reward model's held-out pair accuracy, over <paramref name="RmHeldOutPairs"/> pairs (NaN when it was not trained).</param>
+/// <param name="R2">The <c>strategies</c> object of the r2 stage's r2.json.</param>
 public sealed record DemoSummary(double GreedyPassAt1, IReadOnlyDictionary<int, double> SampledPassAt, int Samples, double MixedFraction,
-    IReadOnlyDictionary<string, double> StageSeconds, double TotalSeconds, long Parameters, string Isolation)
+    IReadOnlyDictionary<string, double> StageSeconds, double TotalSeconds, long Parameters, string Isolation, double RmAccuracy, int RmHeldOutPairs,
+    JsonObject R2, R2StageResult R2Stage, bool RmTrained)
 {
     /// <summary>pass@k at the largest k: all samples of a task.</summary>
     public double PassAtSamples => SampledPassAt[Samples];
@@ -59,12 +91,14 @@ public sealed record DemoSummary(double GreedyPassAt1, IReadOnlyDictionary<int, 
 
 /// <summary>
 /// The embedded end-to-end default: generate tasks, train a tokenizer, initialise a tiny model, SFT it, evaluate it in
-/// the sandbox. Each stage calls the same code as its own command (<c>pfppo tasks</c>, <c>train-tokenizer</c>,
-/// <c>init-model</c>, <c>sft</c>, <c>eval</c>) and keeps its output in its own folder, so one stage can be rerun alone.
+/// the sandbox, then reward-model data from the SFT model, a reward model, and the R² analysis on the held-out tasks.
+/// Each stage calls the same code as its own command (<c>pfppo tasks</c>, <c>train-tokenizer</c>, <c>init-model</c>,
+/// <c>sft</c>, <c>eval</c>, <c>rm-data</c>, <c>rm-train</c>, <c>r2</c>) and keeps its output in its own folder, so one
+/// stage can be rerun alone.
 /// </summary>
 public static class Demo
 {
-    public static readonly IReadOnlyList<string> Stages = ["tasks", "tokenizer", "init", "sft", "eval"];
+    public static readonly IReadOnlyList<string> Stages = ["tasks", "tokenizer", "init", "sft", "eval", "rm-data", "rm", "r2"];
 
     public static async Task<DemoSummary> RunAsync(string outDir, DemoSettings settings, bool force, IStageObserver? observer,
         Device device, CancellationToken cancellation = default)
@@ -140,13 +174,64 @@ public static class Demo
                 scorer.Isolation.Level.ToString(), greedy.GenerationSeconds + sampled.GenerationSeconds);
         }, cancellation);
 
-        StageRecord[] records = [tasks.Record, tokenizer.Record, init.Record, sft.Record, eval.Record];
+        // 6. rm-data: samples of training prompts by the SFT model, scored in the sandbox, and preference pairs
+        string sftDir = runner.StageDirectory("sft");
+        RmDataOptions rmDataOptions = settings.RmData with { Seed = settings.Seed, Workers = 0 };
+        StageOutcome<RmDataStageResult> rmData = await runner.RunAsync("rm-data", StageRunner.Key(rmDataOptions, sft.Key, tasks.Key), async stage =>
+        {
+            RmDataResult result = await RmData.RunAsync(sftDir, trainPath, stage.Directory, rmDataOptions with { Workers = settings.Workers }, device,
+                ScalarType.Float32, RolloutProgress(stage), stage.Cancellation);
+            return new RmDataStageResult(result.Prompts, result.Samples, result.Pairs, result.PromptsWithoutPair, result.SandboxErrors, result.PassRate,
+                result.GenerationSeconds, result.SandboxSeconds);
+        }, cancellation);
+
+        // 7. rm: the reward model, from the SFT model, on those pairs (an interrupted run with the same key resumes)
+        RewardTrainerOptions rmOptions = settings.Rm with { Seed = settings.Seed };
+        string pairsPath = Path.Combine(runner.StageDirectory("rm-data"), RmData.PairsFile);
+        StageOutcome<RmStageResult> rm = await runner.RunAsync("rm", StageRunner.Key(rmOptions, rmData.Key, sft.Key), async stage =>
+        {
+            if (rmData.Result.Pairs == 0)
+            {
+                // Every prompt's responses scored alike (a model too weak to pass any test): nothing to learn from. The
+                // pipeline goes on with the untrained head, and the result, the summary and the CLI say so.
+                using ScalarHeadModel untrained = HfCheckpoint.LoadScalarHead(sftDir, device, ScalarType.Float32, rmOptions.Seed);
+                HfCheckpoint.Save(untrained, stage.Directory);
+                File.Copy(Path.Combine(sftDir, HfCheckpoint.TokenizerFile), Path.Combine(stage.Directory, HfCheckpoint.TokenizerFile), overwrite: true);
+                return new RmStageResult(0, double.NaN, double.NaN, 0, 0, 0, double.NaN, double.NaN, Trained: false);
+            }
+            var progress = new SynchronousProgress<TrainingProgress>(p => stage.Progress.Report(((double)p.Step / p.TotalSteps,
+                string.Create(CultureInfo.InvariantCulture, $"loss {p.Metrics.GetValueOrDefault("train/loss"):F3}") +
+                (p.Metrics.TryGetValue("eval/accuracy", out double a) ? string.Create(CultureInfo.InvariantCulture, $", held-out accuracy {a:P1}") : ""))));
+            RewardTrainerResult result = await RewardTrainer.RunAsync(sftDir, pairsPath, stage.Directory, rmOptions, device, ScalarType.Float32,
+                resume: stage.Resumable ? ResumeMode.ResumeIfPresent : ResumeMode.Fresh, force: !stage.Resumable, progress: progress,
+                cancellation: stage.Cancellation);
+            return new RmStageResult(result.Steps, result.FinalTrainLoss, result.HeldOutAccuracy, result.TrainPairs, result.HeldOutPairs,
+                result.DroppedPairs, result.RewardMean, result.RewardStd, Trained: true);
+        }, cancellation);
+
+        // 8. r2: fresh samples of the held-out test prompts, rewarded by the RM, R² per filtration strategy
+        R2RunOptions r2Options = settings.R2 with { Seed = settings.Seed, Sampling = settings.R2.Sampling with { Seed = settings.Seed, Workers = 0 } };
+        StageOutcome<R2StageResult> r2 = await runner.RunAsync("r2", StageRunner.Key(r2Options, rm.Key, sft.Key, tasks.Key), async stage =>
+        {
+            R2RunResult result = await R2Run.RunAsync(new R2Inputs(sftDir, runner.StageDirectory("rm"), testPath, Samples: null), stage.Directory,
+                r2Options with { Sampling = r2Options.Sampling with { Workers = settings.Workers } }, device, ScalarType.Float32,
+                RolloutProgress(stage), stage.Cancellation);
+            var best = R2Analysis.Recommend(result.Strategies);
+            return new R2StageResult(result.Prompts, result.Samples, result.PairAccuracy.Accuracy, result.PairAccuracy.Pairs, best?.Best.Strategy,
+                best?.Overlaps ?? false, result.GenerationSeconds, result.SandboxSeconds, result.RewardSeconds);
+        }, cancellation);
+        JsonObject r2Strategies = JsonNode.Parse(File.ReadAllText(Path.Combine(runner.StageDirectory("r2"), R2Run.JsonFile)))!["strategies"]!.AsObject();
+
+        StageRecord[] records = [tasks.Record, tokenizer.Record, init.Record, sft.Record, eval.Record, rmData.Record, rm.Record, r2.Record];
         var summary = new DemoSummary(eval.Result.GreedyPassAt1, eval.Result.SampledPassAt, settings.Samples, eval.Result.MixedFraction,
             records.ToDictionary(r => r.Stage, r => Math.Round(r.Seconds, 2)), records.Sum(r => r.Seconds), init.Result.Parameters,
-            eval.Result.Isolation);
+            eval.Result.Isolation, rm.Result.HeldOutAccuracy, rm.Result.HeldOutPairs, r2Strategies, r2.Result, rm.Result.Trained);
         WriteSummary(Path.Combine(outDir, "summary.json"), summary, settings, records, clock.Elapsed.TotalSeconds);
         return summary;
     }
+
+    private static SynchronousProgress<RolloutProgress> RolloutProgress(StageContext stage) =>
+        new(p => stage.Progress.Report(((p.Generated + p.Scored) / (2.0 * Math.Max(1, p.Total)), $"generated {p.Generated}/{p.Total}, scored {p.Scored}/{p.Total}")));
 
     /// <summary>
     /// summary.json: <c>pass_at_1</c> is greedy; <c>pass_at_K</c> for each sampled k above 1 (K named by its k);
@@ -167,6 +252,10 @@ public static class Demo
         json["stages_reused"] = new JsonArray(records.Where(r => r.Reused).Select(r => (JsonNode?)r.Stage).ToArray());
         json["total_seconds"] = Math.Round(summary.TotalSeconds, 2);
         json["wall_seconds"] = Math.Round(wallSeconds, 2);
+        json["rm_accuracy"] = double.IsFinite(summary.RmAccuracy) ? summary.RmAccuracy : null;
+        json["rm_held_out_pairs"] = summary.RmHeldOutPairs;
+        json["rm_trained"] = summary.RmTrained;
+        json["r2"] = summary.R2.DeepClone();
         json["parameters"] = summary.Parameters;
         json["isolation"] = summary.Isolation;
         json["settings"] = JsonSerializer.SerializeToNode(settings);

@@ -192,6 +192,9 @@ public static class RewardTrainer
     private sealed class RewardSteps(TrainableModel trainable, ScalarHeadModel model, Tokenized[] train, Tokenized[] held, int padTokenId,
         EpochBatches batches, int batchSize, Device device, Action<int> save) : ITrainingSteps
     {
+        private long tokens;
+        private readonly Stopwatch clock = new();
+
         public ValueTask<IReadOnlyDictionary<string, double>> StepAsync(int step, CancellationToken cancellation) =>
             ValueTask.FromResult(Step(step));
 
@@ -200,10 +203,12 @@ public static class RewardTrainer
 
         private IReadOnlyDictionary<string, double> Step(int step)
         {
+            clock.Start();
             model.train();
             using var scope = NewDisposeScope();
             Tokenized[] chunk = batches.ForStep(step).Select(i => train[i]).ToArray();
             (TokenBatch batch, Tensor margins) = Collate(chunk, padTokenId, device);
+            tokens += batch.RealTokens;
             trainable.ZeroGrad();
             Tensor rewards = RewardModel.Rewards(model, batch);                                   // [2P]: chosen, then rejected
             Tensor loss = Loss(rewards, margins);
@@ -211,10 +216,14 @@ public static class RewardTrainer
             StepStats stats = trainable.Step(step);
             using Tensor detached = rewards.detach();
             double accuracy = detached.narrow(0, 0, chunk.Length).gt(detached.narrow(0, chunk.Length, chunk.Length)).to(ScalarType.Float32).mean().item<float>();
+            double lossValue = loss.item<float>();
+            clock.Stop();
             return new Dictionary<string, double>
             {
-                ["train/loss"] = loss.item<float>(), ["train/accuracy"] = accuracy, ["train/lr"] = stats.LearningRate,
+                ["train/loss"] = lossValue, ["train/accuracy"] = accuracy, ["train/lr"] = stats.LearningRate,
                 ["train/grad_norm"] = stats.GradNorm, ["train/epoch"] = (double)(step + 1) / batches.PerEpoch,
+                // real (unpadded) tokens of both responses of every pair, per second of step time since this invocation started
+                ["train/tokens_per_s"] = tokens / Math.Max(1e-9, clock.Elapsed.TotalSeconds),
             };
         }
 

@@ -1,10 +1,5 @@
-using PfPpo.Benchmarks;
-using PfPpo.Checkpoints;
-using PfPpo.Generation;
-using PfPpo.Model;
+using System.Text.Json.Serialization;
 using PfPpo.Rollouts;
-using PfPpo.Scoring;
-using PfPpo.Tokenization;
 using static TorchSharp.torch;
 
 namespace PfPpo.Rewards;
@@ -24,6 +19,14 @@ public sealed record RmDataOptions
     public PairingMode Pairing { get; init; } = PairingMode.MaxEditDistance;
     /// <summary>Sandbox workers (0: one per core).</summary>
     public int Workers { get; init; }
+
+    /// <summary>The sampling part of these options.</summary>
+    [JsonIgnore]
+    public PolicySamplingOptions Sampling => new()
+    {
+        SamplesPerPrompt = SamplesPerPrompt, Prompts = Prompts, Seed = Seed, Temperature = Temperature, TopP = TopP, MaxNewTokens = MaxNewTokens,
+        MicroBatchSize = MicroBatchSize, Workers = Workers,
+    };
 }
 
 /// <summary>What rm-data wrote.</summary>
@@ -42,36 +45,18 @@ public static class RmData
     public static async Task<RmDataResult> RunAsync(string policyDir, string problemsPath, string outDir, RmDataOptions options, Device device,
         ScalarType dtype, IProgress<RolloutProgress>? progress = null, CancellationToken cancellation = default)
     {
-        IReadOnlyList<Problem> problems = ProblemSet.Load(problemsPath).Problems;
-        if (options.Prompts is int count)
-        {
-            problems = problems.Take(count).ToArray();
-        }
-        using CausalLM model = HfCheckpoint.LoadCausalLM(policyDir, device, dtype);
-        HfTokenizer tokenizer = HfTokenizer.Load(Path.Combine(policyDir, HfCheckpoint.TokenizerFile));
-        await using Scorer scorer = await Scorer.CreateAsync(new ScorerOptions(options.Workers), cancellation);
-        RolloutPrompt[] prompts = problems.Select(p => RolloutPrompt.For(p, tokenizer)).ToArray();
-        var rolloutOptions = new RolloutOptions
-        {
-            Sampling = new RolloutOptions().Sampling with
-            {
-                NumSamples = options.SamplesPerPrompt, Temperature = options.Temperature, TopP = options.TopP, MaxNewTokens = options.MaxNewTokens,
-                Seed = options.Seed, MicroBatchSize = options.MicroBatchSize, EosTokenIds = HfCheckpoint.LoadEosTokenIds(policyDir),
-            },
-        };
-        RolloutBatch batch = await new RolloutCollector(model, tokenizer, scorer).CollectAsync(prompts, rolloutOptions, progress, cancellation);
-
-        IReadOnlyList<ScoredSample> samples = ScoredSamples.FromRollout(batch);
+        PolicySamplesResult sampled = await PolicySamples.CollectAsync(policyDir, problemsPath, options.Sampling, device, dtype, progress, cancellation);
+        IReadOnlyList<ScoredSample> samples = sampled.Samples;
         (IReadOnlyList<PreferencePair> pairs, int without) = PairBuilder.Build(samples,
-            prompts.Select((p, i) => (i, p.Prompt.Text)).ToDictionary(x => x.i, x => x.Text), options.Pairing);
+            sampled.Prompts.Select((p, i) => (i, p.Prompt.Text)).ToDictionary(x => x.i, x => x.Text), options.Pairing);
         Directory.CreateDirectory(outDir);
         string samplesPath = Path.Combine(outDir, SamplesFile);
         string pairsPath = Path.Combine(outDir, PairsFile);
         ScoredSamples.Write(samplesPath, samples);
         PreferencePairs.Write(pairsPath, pairs);
         ScoredSample[] judged = samples.Where(ScoredSamples.HasVerdict).ToArray();
-        return new RmDataResult(prompts.Length, samples.Count, pairs.Count, without, samples.Count - judged.Length,
+        return new RmDataResult(sampled.Prompts.Count, samples.Count, pairs.Count, without, samples.Count - judged.Length,
             judged.Length == 0 ? double.NaN : judged.Average(s => s.Passed ? 1.0 : 0.0),
-            batch.GenerationSeconds, batch.SandboxSeconds, batch.TotalSeconds, samplesPath, pairsPath);
+            sampled.GenerationSeconds, sampled.SandboxSeconds, sampled.TotalSeconds, samplesPath, pairsPath);
     }
 }

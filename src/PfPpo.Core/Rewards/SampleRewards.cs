@@ -13,10 +13,16 @@ public static class SampleRewards
 {
     /// <summary>The samples with <see cref="ScoredSample.Reward"/> set; the prompts come from the problems file by task_id.</summary>
     public static IReadOnlyList<ScoredSample> Score(string rmDir, string problemsPath, string samplesPath, Device device, ScalarType dtype,
-        int batchSize = 32)
+        int batchSize = 32) =>
+        Score(rmDir, ProblemSet.Load(problemsPath).Problems, problemsPath, ScoredSamples.Read(samplesPath), samplesPath, device, dtype, batchSize);
+
+    /// <summary>
+    /// <paramref name="samples"/> with <see cref="ScoredSample.Reward"/> set, each read with the eval prompt of its task_id's
+    /// problem (<paramref name="problemsLabel"/> and <paramref name="samplesLabel"/> name the sources in errors).
+    /// </summary>
+    public static IReadOnlyList<ScoredSample> Score(string rmDir, IReadOnlyList<Problem> problems, string problemsLabel,
+        IReadOnlyList<ScoredSample> samples, string samplesLabel, Device device, ScalarType dtype, int batchSize = 32)
     {
-        IReadOnlyList<Problem> problems = ProblemSet.Load(problemsPath).Problems;
-        IReadOnlyList<ScoredSample> samples = ScoredSamples.Read(samplesPath);
         using ScalarHeadModel rm = HfCheckpoint.LoadScalarHead(rmDir, device, dtype);
         HfTokenizer tokenizer = HfTokenizer.Load(Path.Combine(rmDir, HfCheckpoint.TokenizerFile));
         var prompts = new Dictionary<string, int[]>(StringComparer.Ordinal);
@@ -29,7 +35,7 @@ public static class SampleRewards
         {
             if (!prompts.TryGetValue(samples[i].TaskId, out int[]? prompt))
             {
-                throw new DataFormatException($"{samplesPath}: sample {i + 1} names task_id \"{samples[i].TaskId}\", which {problemsPath} does not have.");
+                throw new DataFormatException($"{samplesLabel}: sample {i + 1} names task_id \"{samples[i].TaskId}\", which {problemsLabel} does not have.");
             }
             sequences[i] = RewardModel.Sequence(tokenizer, prompt, samples[i].Completion);
         }

@@ -12,6 +12,9 @@ public class DemoTests
     {
         TrainTasks = 120, TestTasks = 12, VocabSize = 300, Samples = 2, MaxNewTokens = 32,
         Shape = new ModelShape("qwen2", Hidden: 32, Layers: 1, Heads: 1, KvHeads: 1, Intermediate: 64, Tied: true, MaxPositions: 512),
+        RmData = new() { Prompts = 40, SamplesPerPrompt = 4, MaxNewTokens = 32, Pairing = PfPpo.Rewards.PairingMode.All },
+        Rm = new() { Epochs = 1, BatchSize = 8, LearningRate = 1e-3, HeldOutFraction = 0.25, EvalEvery = 0, SaveEvery = 0 },
+        R2 = new() { Strategies = "none,bon,bw", Bootstrap = 50, Sampling = new() { SamplesPerPrompt = 3, MaxNewTokens = 32 } },
     } is var s ? s with { Sft = s.Sft with { Epochs = 1, BatchSize = 16, EvalEvery = 0 } } : s;
 
     private sealed class Recorder : IStageObserver
@@ -43,6 +46,18 @@ public class DemoTests
         Assert.Equal(Demo.Stages, json["stage_seconds"]!.AsObject().Select(kv => kv.Key));
         Assert.Equal(12, File.ReadAllLines(Path.Combine(dir, "eval", "greedy.jsonl")).Length);
         Assert.Equal(24, File.ReadAllLines(Path.Combine(dir, "eval", "sampled.jsonl")).Length);
+        // rm-data: 40 training prompts x 4; r2: the 12 test prompts x 3, rewarded, with r2.json, whose strategies summary.json carries.
+        Assert.Equal(160, File.ReadAllLines(Path.Combine(dir, "rm-data", "samples.jsonl")).Length);
+        Assert.Equal(36, PfPpo.Rollouts.ScoredSamples.Read(Path.Combine(dir, "r2", "samples.jsonl")).Count(s => s.Reward is not null));
+        JsonObject r2 = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "r2", "r2.json")))!.AsObject();
+        Assert.Equal(r2["strategies"]!.ToJsonString(), json["r2"]!.ToJsonString());
+        Assert.Equal(new[] { "none", "bon", "bw" }, json["r2"]!.AsObject().Select(kv => kv.Key));
+        Assert.True(File.Exists(Path.Combine(dir, "r2", "reliability.png")) && File.Exists(Path.Combine(dir, "r2", "r2.png")));
+        Assert.True(File.Exists(Path.Combine(dir, "rm", "config.json")));
+        // The toy policy passes nothing, so no pair: the RM is untrained and says so (rm_accuracy null, not a number).
+        Assert.False(summary.RmTrained);
+        Assert.Null(json["rm_accuracy"]);
+        Assert.False(json["rm_trained"]!.GetValue<bool>());
 
         var second = new Recorder();
         await Demo.RunAsync(dir, Toy, force: false, second, CPU);
@@ -50,6 +65,11 @@ public class DemoTests
 
         var third = new Recorder();
         await Demo.RunAsync(dir, Toy with { MaxNewTokens = 24 }, force: false, third, CPU);
-        Assert.Equal(new[] { true, true, true, true, false }, third.Ends.Select(r => r.Reused));
+        Assert.Equal(new[] { true, true, true, true, false, true, true, true }, third.Ends.Select(r => r.Reused));
+
+        // The RM's settings change the rm stage and r2 after it, not rm-data.
+        var fourth = new Recorder();
+        await Demo.RunAsync(dir, Toy with { MaxNewTokens = 24, Rm = Toy.Rm with { LearningRate = 2e-3 } }, force: false, fourth, CPU);
+        Assert.Equal(new[] { true, true, true, true, true, true, false, false }, fourth.Ends.Select(r => r.Reused));
     }
 }

@@ -50,6 +50,10 @@ public class RewardTrainerTests
         Assert.True(result.HeldOutAccuracy >= 0.9, $"held-out accuracy {result.HeldOutAccuracy}");
         string[] evals = File.ReadAllLines(Path.Combine(outDir, "metrics.jsonl")).Where(l => l.Contains("eval/accuracy")).ToArray();
         Assert.Equal(3, evals.Length); // the accuracy curve: steps 20, 40, 60
+        double[] speeds = File.ReadAllLines(Path.Combine(outDir, "metrics.jsonl")).Select(l => JsonNode.Parse(l)!.AsObject())
+            .Where(o => o.ContainsKey("train/tokens_per_s")).Select(o => o["train/tokens_per_s"]!.GetValue<double>()).ToArray();
+        Assert.NotEmpty(speeds);
+        Assert.All(speeds, v => Assert.True(v > 0 && double.IsFinite(v), $"tokens/s {v}"));
 
         // A Hugging Face Qwen2ForSequenceClassification checkpoint with num_labels 1, score.weight and the reward statistics.
         JsonObject config = JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, "config.json")))!.AsObject();
