@@ -37,7 +37,7 @@ public static class DemoCommand
         var workers = new Option<int>("--workers") { Description = "Sandbox workers (0: one per core).", DefaultValueFactory = _ => 0 }.WorkerCount();
         var shared = ModelOptions.Create(model: null, dtype: false); // --device and --threads
 
-        var command = new Command("demo", "Run the embedded default end to end: generated tasks, tokenizer, tiny model, SFT, sandboxed evaluation, reward model, R² per filtration strategy.");
+        var command = new Command("demo", "Run the embedded default end to end: generated tasks, tokenizer, tiny model, SFT, sandboxed evaluation, reward model, R² per filtration strategy, PPO-M and PF-PPO.");
         foreach (Option option in new Option[] { output, force, seed, train, test, epochs, learningRate, batchSize, vocab, hidden, layers, workers })
         {
             command.Options.Add(option);
@@ -82,7 +82,9 @@ public static class DemoCommand
             }
             AnsiConsole.Write(stages);
             var results = new Table().Title("held-out test tasks").AddColumns("metric", "value");
-            results.AddRow("pass@1 (greedy)", Percent(summary.GreedyPassAt1));
+            results.AddRow("pass@1 (greedy), SFT", Percent(summary.GreedyPassAt1));
+            results.AddRow($"pass@1 (greedy), PPO-M ({summary.PpoM.Iterations} iterations)", Percent(summary.PpoM.PassAt1));
+            results.AddRow($"pass@1 (greedy), PF-PPO {Markup.Escape(summary.PfPpo.Filter)} ({summary.PfPpo.Iterations} iterations)", Percent(summary.PfPpo.PassAt1));
             results.AddRow($"pass@{settings.Samples} (T={settings.SampleTemperature.ToString(CultureInfo.InvariantCulture)})", Percent(summary.PassAtSamples));
             results.AddRow("pass@1 (sampled)", Percent(summary.SampledPassAt.GetValueOrDefault(1, double.NaN)));
             results.AddRow("mixed fraction", Percent(summary.MixedFraction));

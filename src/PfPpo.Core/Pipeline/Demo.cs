@@ -6,6 +6,7 @@ using PfPpo.Checkpoints;
 using PfPpo.Evaluation;
 using PfPpo.IO;
 using PfPpo.Model;
+using PfPpo.Ppo;
 using PfPpo.Rewards;
 using PfPpo.Rollouts;
 using PfPpo.Runtime;
@@ -51,6 +52,16 @@ public sealed record DemoSettings
         Strategies = "none,bon,br,bw", Bins = 10, Bootstrap = 1000,
         Sampling = new PolicySamplingOptions { SamplesPerPrompt = 5, MaxNewTokens = 128 },
     };
+    /// <summary>
+    /// The two RL stages, PPO-M and PF-PPO, on the SFT model and the RM (seeded with <see cref="Seed"/>); each ends with
+    /// greedy pass@1 of its final actor on the held-out test tasks (no checkpoint selection). Sized to the demo's time
+    /// budget, not to move pass@1: docs/results.md has longer runs.
+    /// </summary>
+    public PpoOptions Ppo { get; init; } = new()
+    {
+        Reward = RewardSource.Rm, PromptsPerIteration = 16, SamplesPerPrompt = 5, Iterations = 4, MiniBatchSize = 40, Epochs = 2,
+        ActorLearningRate = 1e-4, CriticLearningRate = 1e-3, CriticWarmupIterations = 1, MaxNewTokens = 128, EvalEvery = 0, HeldOutFraction = 0,
+    };
 }
 
 // --- each stage's typed result (stage.json holds it as snake_case JSON) ---
@@ -81,9 +92,10 @@ public sealed record R2StageResult(int Prompts, int Samples, double PairAccuracy
 /// <param name="SampledPassAt">pass@k of <c>Samples</c> completions per task at the sampling temperature, by k.</param>
 /// <param name="RmAccuracy">The reward model's held-out pair accuracy, over <paramref name="RmHeldOutPairs"/> pairs (NaN when it was not trained).</param>
 /// <param name="R2">The <c>strategies</c> object of the r2 stage's r2.json.</param>
+/// <param name="PpoM">The PPO-M stage (no filter); <paramref name="PfPpo"/> the PF-PPO stage (the filtering strategy with the highest binned R²).</param>
 public sealed record DemoSummary(double GreedyPassAt1, IReadOnlyDictionary<int, double> SampledPassAt, int Samples, double MixedFraction,
     IReadOnlyDictionary<string, double> StageSeconds, double TotalSeconds, long Parameters, string Isolation, double RmAccuracy, int RmHeldOutPairs,
-    JsonObject R2, R2StageResult R2Stage, bool RmTrained)
+    JsonObject R2, R2StageResult R2Stage, bool RmTrained, RlStageResult PpoM, RlStageResult PfPpo)
 {
     /// <summary>pass@k at the largest k: all samples of a task.</summary>
     public double PassAtSamples => SampledPassAt[Samples];
@@ -98,7 +110,7 @@ public sealed record DemoSummary(double GreedyPassAt1, IReadOnlyDictionary<int, 
 /// </summary>
 public static class Demo
 {
-    public static readonly IReadOnlyList<string> Stages = ["tasks", "tokenizer", "init", "sft", "eval", "rm-data", "rm", "r2"];
+    public static readonly IReadOnlyList<string> Stages = ["tasks", "tokenizer", "init", "sft", "eval", "rm-data", "rm", "r2", "ppo-m", "pf-ppo"];
 
     public static async Task<DemoSummary> RunAsync(string outDir, DemoSettings settings, bool force, IStageObserver? observer,
         Device device, CancellationToken cancellation = default)
@@ -222,13 +234,35 @@ public static class Demo
         }, cancellation);
         JsonObject r2Strategies = JsonNode.Parse(File.ReadAllText(Path.Combine(runner.StageDirectory("r2"), R2Run.JsonFile)))!["strategies"]!.AsObject();
 
-        StageRecord[] records = [tasks.Record, tokenizer.Record, init.Record, sft.Record, eval.Record, rmData.Record, rm.Record, r2.Record];
+        // 9, 10. ppo-m and pf-ppo: PPO on the RM's reward from the SFT model, without a filter and with the filtering strategy
+        //        whose kept responses gave the highest binned R² (none excluded: that is PPO-M), each scored on the test tasks
+        //        (with the execution reward instead when rm-data gave no pair, so there is no trained RM to follow)
+        PpoOptions ppoOptions = settings.Ppo with
+        {
+            Seed = settings.Seed, Workers = settings.Workers, Reward = rm.Result.Trained ? settings.Ppo.Reward : RewardSource.Execution,
+        };
+        var ppoInputs = new PpoInputs(sftDir, runner.StageDirectory("rm"), trainPath, Output: "", EvalProblems: testPath);
+        StageOutcome<RlStageResult> ppoM = await runner.RunAsync("ppo-m", StageRunner.Key(ppoOptions with { Workers = 0 }, rm.Key, sft.Key, tasks.Key),
+            stage => RlStage.RunAsync(stage, ppoInputs, ppoOptions with { Filter = "none" }, device), cancellation);
+        string pfFilter = BestFilter(r2Strategies);
+        StageOutcome<RlStageResult> pfPpo = await runner.RunAsync("pf-ppo",
+            StageRunner.Key(ppoOptions with { Workers = 0, Filter = pfFilter }, rm.Key, sft.Key, tasks.Key),
+            stage => RlStage.RunAsync(stage, ppoInputs, ppoOptions with { Filter = pfFilter }, device), cancellation);
+
+        StageRecord[] records = [tasks.Record, tokenizer.Record, init.Record, sft.Record, eval.Record, rmData.Record, rm.Record, r2.Record,
+            ppoM.Record, pfPpo.Record];
         var summary = new DemoSummary(eval.Result.GreedyPassAt1, eval.Result.SampledPassAt, settings.Samples, eval.Result.MixedFraction,
             records.ToDictionary(r => r.Stage, r => Math.Round(r.Seconds, 2)), records.Sum(r => r.Seconds), init.Result.Parameters,
-            eval.Result.Isolation, rm.Result.HeldOutAccuracy, rm.Result.HeldOutPairs, r2Strategies, r2.Result, rm.Result.Trained);
+            eval.Result.Isolation, rm.Result.HeldOutAccuracy, rm.Result.HeldOutPairs, r2Strategies, r2.Result, rm.Result.Trained, ppoM.Result, pfPpo.Result);
         WriteSummary(Path.Combine(outDir, "summary.json"), summary, settings, records, clock.Elapsed.TotalSeconds);
         return summary;
     }
+
+    /// <summary>The strategy other than none with the highest binned R² in r2.json's strategies (br when none is defined).</summary>
+    private static string BestFilter(JsonObject strategies) =>
+        strategies.Where(kv => kv.Key != "none" && kv.Value?["binned"]?["r2"] is JsonValue)
+            .OrderByDescending(kv => kv.Value!["binned"]!["r2"]!.GetValue<double>())
+            .Select(kv => kv.Key).FirstOrDefault() ?? "br";
 
     private static SynchronousProgress<RolloutProgress> RolloutProgress(StageContext stage) =>
         new(p => stage.Progress.Report(((p.Generated + p.Scored) / (2.0 * Math.Max(1, p.Total)), $"generated {p.Generated}/{p.Total}, scored {p.Scored}/{p.Total}")));
@@ -256,6 +290,9 @@ public static class Demo
         json["rm_held_out_pairs"] = summary.RmHeldOutPairs;
         json["rm_trained"] = summary.RmTrained;
         json["r2"] = summary.R2.DeepClone();
+        json["ppo_m_pass_at_1"] = double.IsFinite(summary.PpoM.PassAt1) ? summary.PpoM.PassAt1 : null;
+        json["pf_ppo_pass_at_1"] = double.IsFinite(summary.PfPpo.PassAt1) ? summary.PfPpo.PassAt1 : null;
+        json["pf_ppo_filter"] = summary.PfPpo.Filter;
         json["parameters"] = summary.Parameters;
         json["isolation"] = summary.Isolation;
         json["settings"] = JsonSerializer.SerializeToNode(settings);

@@ -9,7 +9,8 @@ namespace PfPpo.Pipeline;
 /// <summary>A PPO stage's result (stage.json): held-out greedy pass@1 of its final actor, and what trained.</summary>
 /// <param name="PassAt1">Greedy pass@1 on the held-out problems after the last iteration (the final checkpoint, no selection).</param>
 /// <param name="Filter">The strategy that filtered, thresholds resolved.</param>
-public sealed record RlStageResult(double PassAt1, string Filter, int Iterations, long SamplesTrained, double FirstRewardMean,
+/// <param name="Reward">The reward it trained on (rm, execution or rm+execution).</param>
+public sealed record RlStageResult(double PassAt1, string Filter, string Reward, int Iterations, long SamplesTrained, double FirstRewardMean,
     double LastRewardMean, double Seconds);
 
 /// <summary>A pipeline stage that runs <see cref="PpoTrainer"/> (the code of <c>pfppo ppo</c>) in the stage's folder, resumable.</summary>
@@ -22,7 +23,7 @@ public static class RlStage
         PpoResult result = await PpoTrainer.RunAsync(inputs with { Output = stage.Directory }, options, device, ScalarType.Float32,
             stage.Resumable ? ResumeMode.ResumeIfPresent : ResumeMode.Fresh, force: !stage.Resumable, progress, cancellation: stage.Cancellation);
         double[] rewards = File.ReadLines(Path.Combine(stage.Directory, "metrics.jsonl")).Select(RewardMean).ToArray();
-        return new RlStageResult(result.EvalPassAt1, result.Filter, result.Iterations, result.SamplesTrained,
+        return new RlStageResult(result.EvalPassAt1, result.Filter, PpoTrainer.Describe(options.Reward), result.Iterations, result.SamplesTrained,
             rewards.FirstOrDefault(double.NaN), rewards.LastOrDefault(double.NaN), result.Seconds);
     }
 

@@ -279,7 +279,8 @@ public static class PpoTrainer
         return (problems.Where((_, i) => !heldSet.Contains(i)).ToArray(), problems.Where((_, i) => heldSet.Contains(i)).ToArray());
     }
 
-    internal static string Describe(RewardSource source) => source switch
+    /// <summary>The CLI name of a reward source.</summary>
+    public static string Describe(RewardSource source) => source switch
     {
         RewardSource.Rm => "rm",
         RewardSource.Execution => "execution",

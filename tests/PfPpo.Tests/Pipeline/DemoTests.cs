@@ -15,6 +15,7 @@ public class DemoTests
         RmData = new() { Prompts = 40, SamplesPerPrompt = 4, MaxNewTokens = 32, Pairing = PfPpo.Rewards.PairingMode.All },
         Rm = new() { Epochs = 1, BatchSize = 8, LearningRate = 1e-3, HeldOutFraction = 0.25, EvalEvery = 0, SaveEvery = 0 },
         R2 = new() { Strategies = "none,bon,bw", Bootstrap = 50, Sampling = new() { SamplesPerPrompt = 3, MaxNewTokens = 32 } },
+        Ppo = new() { Iterations = 1, PromptsPerIteration = 4, SamplesPerPrompt = 2, MaxNewTokens = 16, MiniBatchSize = 8, Epochs = 1, EvalEvery = 0, HeldOutFraction = 0 },
     } is var s ? s with { Sft = s.Sft with { Epochs = 1, BatchSize = 16, EvalEvery = 0 } } : s;
 
     private sealed class Recorder : IStageObserver
@@ -58,6 +59,19 @@ public class DemoTests
         Assert.False(summary.RmTrained);
         Assert.Null(json["rm_accuracy"]);
         Assert.False(json["rm_trained"]!.GetValue<bool>());
+        // The RL stages: each ran its iteration and scored its final actor on the test tasks; without a trained RM they
+        // train on the execution reward and say so. PF-PPO filters with the best strategy of r2 other than none (br when none has a defined R²).
+        foreach (string stage in new[] { "ppo-m", "pf-ppo" })
+        {
+            Assert.True(File.Exists(Path.Combine(dir, stage, "final", "model.safetensors")), stage);
+            Assert.Single(File.ReadAllLines(Path.Combine(dir, stage, "metrics.jsonl")));
+        }
+        Assert.Equal("execution", summary.PpoM.Reward);
+        Assert.Equal("none", summary.PpoM.Filter);
+        Assert.NotEqual("none", summary.PfPpo.Filter);
+        Assert.Equal(summary.PfPpo.Filter, json["pf_ppo_filter"]!.GetValue<string>());
+        Assert.InRange(json["ppo_m_pass_at_1"]!.GetValue<double>(), 0, 1);
+        Assert.InRange(json["pf_ppo_pass_at_1"]!.GetValue<double>(), 0, 1);
 
         var second = new Recorder();
         await Demo.RunAsync(dir, Toy, force: false, second, CPU);
@@ -65,11 +79,11 @@ public class DemoTests
 
         var third = new Recorder();
         await Demo.RunAsync(dir, Toy with { MaxNewTokens = 24 }, force: false, third, CPU);
-        Assert.Equal(new[] { true, true, true, true, false, true, true, true }, third.Ends.Select(r => r.Reused));
+        Assert.Equal(new[] { true, true, true, true, false, true, true, true, true, true }, third.Ends.Select(r => r.Reused));
 
-        // The RM's settings change the rm stage and r2 after it, not rm-data.
+        // The RM's settings change the rm stage and what follows it (r2 and the RL stages), not rm-data.
         var fourth = new Recorder();
         await Demo.RunAsync(dir, Toy with { MaxNewTokens = 24, Rm = Toy.Rm with { LearningRate = 2e-3 } }, force: false, fourth, CPU);
-        Assert.Equal(new[] { true, true, true, true, true, true, false, false }, fourth.Ends.Select(r => r.Reused));
+        Assert.Equal(new[] { true, true, true, true, true, true, false, false, false, false }, fourth.Ends.Select(r => r.Reused));
     }
 }
