@@ -561,6 +561,7 @@ public static class PpoTrainer
                 ["grad_norm/actor"] = stats.Mean(stats.ActorGradNorm),
                 ["update_tokens_per_s"] = stats.Tokens / Math.Max(1e-9, seconds["update"]),
                 ["memory_mb"] = Environment.WorkingSet / (1024.0 * 1024.0),
+                ["live_tensors"] = Tensor.TotalCount, // flat across iterations when nothing leaks
             };
             if (critic is not null)
             {
