@@ -851,7 +851,13 @@ def analyse(req):
             if type(node) is Name and node.id in stdlib and node.id not in bound:
                 modules.add(node.id)
     ahead = calls_ahead(trees, proxies, bound | context_names)
-    return {"proxies": proxies, "modules": sorted(modules), "context": context, "ahead": ahead}
+    # The prompt runs in the harness for what the tests take from it (helpers such as poly, names it imports): tests
+    # that name nothing it binds (but the proxied entry point), with no star import in it and no dynamic lookup,
+    # do not need it run (most of HumanEval: its prompt is imports and the entry point's stub).
+    loaded = {n.id for nodes, _ in flat for n in nodes if type(n) is Name and type(n.ctx) is Load}
+    needs_context = ("*" in context_names or bool(loaded & {"eval", "exec", "globals", "locals", "vars", "__import__"})
+                     or bool((loaded & context_names) - set(proxies)))
+    return {"proxies": proxies, "modules": sorted(modules), "context": context if needs_context else "", "ahead": ahead}
 
 
 def calls_ahead(trees, proxies, bound):
@@ -1016,8 +1022,13 @@ def read_exact(fd, n, into=None):
     return None
 
 
+CLEAN = [False]  # the work root was emptied after the last task (a task that raised may have left it dirty)
+
+
 def run_task(cand, harness_len, scratch, results):
-    clean_work_root()
+    if not CLEAN[0]:
+        clean_work_root()
+    CLEAN[0] = False
     work = os.path.join(WORK_ROOT, "work")
     os.mkdir(work, 0o700)
     res_r, res_w = os.pipe()
@@ -1110,6 +1121,7 @@ def run_task(cand, harness_len, scratch, results):
     for fd in (res_r, out_r, pidfd):
         os.close(fd)
     clean_work_root()
+    CLEAN[0] = True
 
     tests, setup_error, problem_error, forgeable, done = {}, None, None, None, False
     for line in results.records():
