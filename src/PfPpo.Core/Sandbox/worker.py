@@ -80,6 +80,11 @@ class Unencodable(TypeError):
     pass
 
 
+ITERATOR_TYPES = (type(iter([])), type(iter(())), type(x for x in ()), type(map(abs, ())), type(filter(None, ())),
+                  type(zip()), type(reversed([])), type(enumerate(())), type({}.keys()), type({}.values()),
+                  type({}.items()), type(iter(range(0))), type(iter("")), type(iter({})), type(iter(set())))
+
+
 def encoder(budget, refs=None, type=type, len=len, abs=abs, isinstance=isinstance, list=list, tuple=tuple, dict=dict,
             set=set, frozenset=frozenset, int=int, float=float, str=str, bytes=bytes, complex=complex, range=range,
             id=id):
@@ -88,9 +93,7 @@ def encoder(budget, refs=None, type=type, len=len, abs=abs, isinstance=isinstanc
     survives. Lazy iterators and generators are materialised (bounded by the budget) and rebuilt as iterators.
     Other objects: with refs (the candidate's handle table) they become handles, else Unencodable."""
     depth = [0]
-    iterator_types = (type(iter([])), type(iter(())), type(x for x in ()), type(map(abs, ())), type(filter(None, ())),
-                      type(zip()), type(reversed([])), type(enumerate(())), type({}.keys()), type({}.values()),
-                      type({}.items()), type(iter(range(0))), type(iter("")), type(iter({})), type(iter(set())))
+    iterator_types = ITERATOR_TYPES
 
     def spend(n):
         budget[0] -= n
