@@ -1171,10 +1171,10 @@ class ResultBuffer:
             return True
         if len(self.buf) > MAX_MESSAGE:
             return False
-        bigger = bytearray(min(2 * len(self.buf), MAX_MESSAGE + 1))
-        bigger[:self.used] = self.buf
+        used, bigger = self.used, bytearray(min(2 * len(self.buf), MAX_MESSAGE + 1))
+        bigger[:used] = self.buf
         self.wipe()
-        self.buf = bigger
+        self.buf, self.used = bigger, used
         return True
 
     def read_from(self, fd):

@@ -83,6 +83,19 @@ public class SandboxPoolTests(SandboxFixture fixture)
         Assert.Equal(TestRunKind.Returned, result.Tests[1].Kind);
     }
 
+    /// <summary>Results larger than the worker's first result buffer (64 KiB) arrive whole.</summary>
+    [Fact]
+    public async Task LargeResultsArriveWhole()
+    {
+        var result = await _pool.RunAsync(SandboxTask.ForCalls("def f(n):\n    return list(range(n))\n", "f", ["[30000]", "[3]"]));
+        Assert.True(result.Completed);
+        Assert.Equal([TestRunKind.Returned, TestRunKind.Returned], result.Tests.Select(t => t.Kind));
+        var items = result.Tests[0].Value!.Value.GetProperty("l");
+        Assert.Equal(30000, items.GetArrayLength());
+        Assert.Equal("29999", items[29999].GetProperty("i").GetString());
+        Assert.Equal(3, result.Tests[1].Value!.Value.GetProperty("l").GetArrayLength());
+    }
+
     [Fact]
     public async Task ManyTasksInParallelAreFastAndIndependent()
     {
