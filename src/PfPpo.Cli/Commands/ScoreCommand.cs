@@ -105,9 +105,9 @@ public static class ScoreCommand
             {
                 await (await creating).DisposeAsync();
             }
-            catch (Exception e) when (e is SandboxInfrastructureException or OperationCanceledException)
+            catch
             {
-                // the file's error is the one to report
+                // the file's error is the one to report, whatever starting the sandbox did
             }
             throw;
         }
