@@ -55,14 +55,9 @@ public static class ScoreCommand
     private sealed record Options(string Problems, string? Samples, bool Canonical, string? Out, int[] Ks, int Workers,
         double? TimeoutSeconds, bool Calibrate, bool ChallengeTests, bool Json);
 
-    private static async Task<int> RunAsync(Options o, CancellationToken ct)
+    /// <summary>What to score: each problem's reference (--canonical) or the samples file's programs.</summary>
+    private static List<ScoreRequest> Requests(Options o)
     {
-        // --samples/--canonical, --workers, --timeout, --k and --out were checked while parsing, before any work.
-        var limits = SandboxLimits.Default;
-        if (o.TimeoutSeconds is double limitSeconds)
-        {
-            limits = limits with { Timeout = TimeSpan.FromSeconds(limitSeconds), CpuSeconds = Math.Max(limits.CpuSeconds, (int)Math.Ceiling(limitSeconds) + 1) };
-        }
         var set = ProblemSet.Load(o.Problems, o.ChallengeTests);
         var requests = new List<ScoreRequest>();
         if (o.Canonical)
@@ -74,22 +69,50 @@ public static class ScoreCommand
                         "'completion' or MBPP's 'code'; DeepSeek-Coder's LeetCode contest set ships none): score a samples file with --samples"),
                     SampleKind.Solution));
             }
+            return requests;
         }
-        else
+        foreach (var sample in SampleFile.Load(o.Samples!))
         {
-            foreach (var sample in SampleFile.Load(o.Samples!))
+            var problem = set.Find(sample.TaskId)
+                ?? throw new DataFormatException($"{sample.Source}: unknown task_id '{sample.TaskId}' (not in {o.Problems})");
+            requests.Add(new ScoreRequest(problem, sample.Code, sample.Kind));
+        }
+        if (requests.Count == 0)
+        {
+            throw new DataFormatException($"{o.Samples}: no samples in the file");
+        }
+        return requests;
+    }
+
+    private static async Task<int> RunAsync(Options o, CancellationToken ct)
+    {
+        // --samples/--canonical, --workers, --timeout, --k and --out were checked while parsing, before any work.
+        var limits = SandboxLimits.Default;
+        if (o.TimeoutSeconds is double limitSeconds)
+        {
+            limits = limits with { Timeout = TimeSpan.FromSeconds(limitSeconds), CpuSeconds = Math.Max(limits.CpuSeconds, (int)Math.Ceiling(limitSeconds) + 1) };
+        }
+        // The sandbox workers start (a Python interpreter each) while the problems and samples are read.
+        var creating = Task.Run(() => Scorer.CreateAsync(new ScorerOptions(o.Workers, limits), ct), ct);
+        List<ScoreRequest> requests;
+        try
+        {
+            requests = Requests(o);
+        }
+        catch
+        {
+            try
             {
-                var problem = set.Find(sample.TaskId)
-                    ?? throw new DataFormatException($"{sample.Source}: unknown task_id '{sample.TaskId}' (not in {o.Problems})");
-                requests.Add(new ScoreRequest(problem, sample.Code, sample.Kind));
+                await (await creating).DisposeAsync();
             }
-            if (requests.Count == 0)
+            catch
             {
-                throw new DataFormatException($"{o.Samples}: no samples in the file");
+                // the file's error is the one to report, whatever starting the sandbox did
             }
+            throw;
         }
 
-        await using var scorer = await Scorer.CreateAsync(new ScorerOptions(o.Workers, limits), ct);
+        await using var scorer = await creating;
         if (scorer.Isolation.Warning.Length > 0)
         {
             Console.Error.WriteLine($"warning: {scorer.Isolation.Warning}");

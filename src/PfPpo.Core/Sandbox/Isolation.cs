@@ -52,60 +52,104 @@ public static class Isolation
         {
             Isolation.SetMode(probeDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
                 | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
-            string? pids = CgroupV1.OwnControllerDirectory("pids", owner);
-            string? memory = CgroupV1.OwnControllerDirectory("memory", owner);
-            var missing = new List<string>();
-            var active = new List<string>();
-            if (pids is null)
+            var cgroups = FindCgroups(owner);
+            foreach (var level in Launchable(maxLevel))
             {
-                missing.Add(IsRoot ? "pids cgroup (process count bounded by RLIMIT_NPROC of uid 65534 only)" : "pids cgroup (process count bounded by RLIMIT_NPROC only)");
+                if (level == IsolationLevel.RlimitsOnly || ProbeRuns(level, probeDir))
+                {
+                    return Report(level, cgroups);
+                }
             }
-            else
-            {
-                active.Add("pids cgroup per worker");
-            }
-
-            if (memory is null)
-            {
-                missing.Add("memory cgroup per worker (RLIMIT_AS per process only)");
-            }
-            else
-            {
-                active.Add("memory cgroup per worker");
-            }
-
-            if (!IsRoot)
-            {
-                missing.Add("uid change (not root: tasks run as the calling user inside the namespaces)");
-            }
-
-            if (maxLevel <= IsolationLevel.Bubblewrap && File.Exists(Bwrap) && ProbeRuns(IsolationLevel.Bubblewrap, probeDir))
-            {
-                active.AddRange(["user, PID, network, IPC, UTS, mount and cgroup namespaces (bwrap)", "read-only system, private /tmp",
-                    "no capabilities", "uid 65534", "cleared environment", "new session", "rlimits"]);
-                return new IsolationReport(IsolationLevel.Bubblewrap, active, missing, pids, memory);
-            }
-            if (maxLevel <= IsolationLevel.Unshare && IsRoot && File.Exists(Unshare) && File.Exists(Setpriv) && ProbeRuns(IsolationLevel.Unshare, probeDir))
-            {
-                active.AddRange(["PID, network, IPC, UTS, mount namespaces (unshare)", "uid 65534 without capabilities", "rlimits"]);
-                missing.AddRange(["read-only filesystem view (files writable by uid 65534 are writable)", "private /tmp (tasks see the host's /tmp)",
-                    "cleared environment (the worker gets a minimal one)", "bubblewrap not usable"]);
-                return new IsolationReport(IsolationLevel.Unshare, active, missing, pids, memory);
-            }
-            active.Add("rlimits");
-            if (IsRoot && File.Exists(Setpriv))
-            {
-                active.Add("uid 65534 without capabilities");
-            }
-
-            missing.AddRange(["network isolation", "PID namespace (a daemon that calls setsid() outlives its task)",
-                "read-only filesystem view", "private /tmp", "bubblewrap and unshare not usable"]);
-            return new IsolationReport(IsolationLevel.RlimitsOnly, active, missing, pids, memory);
+            return Report(IsolationLevel.RlimitsOnly, cgroups);
         }
         finally
         {
             Directory.Delete(probeDir, recursive: true);
         }
+    }
+
+    /// <summary>The strongest level at most <paramref name="maxLevel"/> whose launcher is installed (and usable by this
+    /// user), not yet run: <see cref="SandboxPool"/> starts its workers at this level and each worker checks its own
+    /// isolation (<see cref="Verified"/>), so a probe program runs only when that fails (<see cref="Probe"/>).</summary>
+    internal static IsolationReport Strongest(IsolationLevel maxLevel, SandboxOwner owner) =>
+        Report(Launchable(maxLevel).First(), FindCgroups(owner));
+
+    /// <summary>Whether a process started at <paramref name="level"/> saw what that level promises, the check of the
+    /// probe program: with namespaces it is PID 1 without network, and as root it runs as uid 65534.</summary>
+    internal static bool Verified(IsolationLevel level, bool pid1, bool network, long uid) =>
+        level == IsolationLevel.RlimitsOnly || (pid1 && !network && (!IsRoot || uid == NobodyId));
+
+    /// <summary>Levels at most <paramref name="maxLevel"/> whose launchers are installed, strongest first; always ends
+    /// with <see cref="IsolationLevel.RlimitsOnly"/>.</summary>
+    private static IEnumerable<IsolationLevel> Launchable(IsolationLevel maxLevel)
+    {
+        if (maxLevel <= IsolationLevel.Bubblewrap && File.Exists(Bwrap))
+        {
+            yield return IsolationLevel.Bubblewrap;
+        }
+        if (maxLevel <= IsolationLevel.Unshare && IsRoot && File.Exists(Unshare) && File.Exists(Setpriv))
+        {
+            yield return IsolationLevel.Unshare;
+        }
+        yield return IsolationLevel.RlimitsOnly;
+    }
+
+    private sealed record Cgroups(string? Pids, string? Memory);
+
+    private static Cgroups FindCgroups(SandboxOwner owner) =>
+        new(CgroupV1.OwnControllerDirectory("pids", owner), CgroupV1.OwnControllerDirectory("memory", owner));
+
+    /// <summary>What a level (with the cgroups found) protects and lacks.</summary>
+    private static IsolationReport Report(IsolationLevel level, Cgroups cgroups)
+    {
+        var missing = new List<string>();
+        var active = new List<string>();
+        if (cgroups.Pids is null)
+        {
+            missing.Add(IsRoot ? "pids cgroup (process count bounded by RLIMIT_NPROC of uid 65534 only)" : "pids cgroup (process count bounded by RLIMIT_NPROC only)");
+        }
+        else
+        {
+            active.Add("pids cgroup per worker");
+        }
+
+        if (cgroups.Memory is null)
+        {
+            missing.Add("memory cgroup per worker (RLIMIT_AS per process only)");
+        }
+        else
+        {
+            active.Add("memory cgroup per worker");
+        }
+
+        if (!IsRoot)
+        {
+            missing.Add("uid change (not root: tasks run as the calling user inside the namespaces)");
+        }
+
+        switch (level)
+        {
+            case IsolationLevel.Bubblewrap:
+                active.AddRange(["user, PID, network, IPC, UTS, mount and cgroup namespaces (bwrap)", "read-only system, private /tmp",
+                    "no capabilities", "uid 65534", "cleared environment", "new session", "rlimits"]);
+                break;
+            case IsolationLevel.Unshare:
+                active.AddRange(["PID, network, IPC, UTS, mount namespaces (unshare)", "uid 65534 without capabilities", "rlimits"]);
+                missing.AddRange(["read-only filesystem view (files writable by uid 65534 are writable)", "private /tmp (tasks see the host's /tmp)",
+                    "cleared environment (the worker gets a minimal one)", "bubblewrap not usable"]);
+                break;
+            default:
+                active.Add("rlimits");
+                if (IsRoot && File.Exists(Setpriv))
+                {
+                    active.Add("uid 65534 without capabilities");
+                }
+
+                missing.AddRange(["network isolation", "PID namespace (a daemon that calls setsid() outlives its task)",
+                    "read-only filesystem view", "private /tmp", "bubblewrap and unshare not usable"]);
+                break;
+        }
+        return new IsolationReport(level, active, missing, cgroups.Pids, cgroups.Memory);
     }
 
     internal static bool IsRoot => Environment.IsPrivilegedProcess;

@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Globalization;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
@@ -25,7 +27,9 @@ public sealed class SandboxPool : IAsyncDisposable, IDisposable
     private readonly string _scriptDir;
     private readonly SandboxPoolOptions _options;
     private readonly SandboxOwner _owner;
+    private readonly ConcurrentDictionary<string, string> _plans = new(StringComparer.Ordinal);
     private long _nextId;
+    private int _plansReused;
     private int _nextWorkerId;
     private int _disposed;
 
@@ -53,6 +57,12 @@ public sealed class SandboxPool : IAsyncDisposable, IDisposable
         }
     }
 
+    /// <summary>Tasks whose harness got its problem's plan from an earlier task instead of analysing the tests again.</summary>
+    public int PlansReused => Volatile.Read(ref _plansReused);
+
+    /// <summary>Most plans kept (one per distinct set of tests); later problems are analysed every time.</summary>
+    public const int MaxPlans = 20_000;
+
     /// <summary>Number of workers.</summary>
     public int WorkerCount { get; }
 
@@ -71,8 +81,8 @@ public sealed class SandboxPool : IAsyncDisposable, IDisposable
         _idle = Channel.CreateUnbounded<SandboxWorker?>();
     }
 
-    /// <summary>Probes isolation, removes what killed runs left (<see cref="StaleSandboxes"/>), writes the worker script
-    /// and starts the workers.</summary>
+    /// <summary>Removes what killed runs left (<see cref="StaleSandboxes"/>), writes the worker script and starts the
+    /// workers at the strongest isolation that works here (probing it only when the workers cannot check it).</summary>
     public static async Task<SandboxPool> CreateAsync(SandboxPoolOptions? options = null, CancellationToken ct = default)
     {
         options ??= new SandboxPoolOptions();
@@ -91,34 +101,62 @@ public sealed class SandboxPool : IAsyncDisposable, IDisposable
             throw new ArgumentException($"{nameof(options.Retries)} must not be negative.");
         }
 
-        var isolation = PfPpo.Sandbox.Isolation.Probe(options.MaxIsolation);
-        var stale = StaleSandboxes.Remove(isolation);
+        // No probe program: the workers start at the strongest installed level and each checks its own isolation
+        // (PID 1, no network, uid 65534). Only when that fails does the probe decide, as before, which level works.
         var owner = SandboxOwner.Current();
+        var isolation = PfPpo.Sandbox.Isolation.Strongest(options.MaxIsolation, owner);
+        var stale = StaleSandboxes.Remove(isolation);
         string scriptDir = WriteWorkerScript(owner);
         var pool = new SandboxPool(options, isolation, scriptDir, owner, stale);
-        var starts = Enumerable.Range(0, pool.WorkerCount).Select(_ => pool.StartWorkerAsync(ct)).ToArray();
+        try
+        {
+            await pool.StartWorkersAsync(ct);
+            return pool;
+        }
+        catch (SandboxInfrastructureException) when (!ct.IsCancellationRequested)
+        {
+            var probed = PfPpo.Sandbox.Isolation.Probe(options.MaxIsolation);
+            if (probed.Level == isolation.Level)
+            {
+                await pool.DisposeAsync();
+                throw; // the level works here: the failure was the workers' own
+            }
+            pool = new SandboxPool(options, probed, scriptDir, owner, stale);
+        }
+        catch
+        {
+            await pool.DisposeAsync();
+            throw;
+        }
+        try
+        {
+            await pool.StartWorkersAsync(ct);
+        }
+        catch
+        {
+            await pool.DisposeAsync();
+            throw;
+        }
+        return pool;
+    }
+
+    /// <summary>Starts every worker into the idle channel; if one fails, the others are stopped and the error thrown.</summary>
+    private async Task StartWorkersAsync(CancellationToken ct)
+    {
+        var starts = Enumerable.Range(0, WorkerCount).Select(_ => StartWorkerAsync(ct)).ToArray();
         try
         {
             await Task.WhenAll(starts);
         }
         catch
         {
-            // Workers that did start (the others failed or were cancelled) are stopped with the pool.
-            foreach (var start in starts)
-            {
-                if (start.IsCompletedSuccessfully)
-                {
-                    pool._idle.Writer.TryWrite(start.Result);
-                }
-            }
-            await pool.DisposeAsync();
+            await Task.WhenAll(starts.Where(t => t.IsCompletedSuccessfully).Select(t => t.Result.DisposeAsync().AsTask()));
             throw;
         }
         foreach (var start in starts)
         {
-            pool._idle.Writer.TryWrite(start.Result);
+            _idle.Writer.TryWrite(start.Result);
         }
-        return pool;
     }
 
     /// <summary>Runs one task. Infrastructure faults are retried on fresh workers; if they persist the result carries
@@ -129,11 +167,16 @@ public sealed class SandboxPool : IAsyncDisposable, IDisposable
         var limits = task.Limits ?? Limits;
         string? lastError = null;
         int attempts = 0;
+        byte[] harness = HarnessPart(task);
+        // A problem's plan (how its tests run: proxies, modules, the calls sent ahead) depends on the harness part
+        // alone; the harness of its first task reports it and later tasks send it back instead of re-analysing.
+        string? planKey = task.Mode == SandboxMode.Asserts ? Convert.ToHexString(SHA256.HashData(harness)) : null;
         for (int attempt = 0; attempt <= _options.Retries; attempt++)
         {
             attempts++;
             long id = Interlocked.Increment(ref _nextId);
-            byte[] request = BuildRequest(task, limits, id);
+            string? plan = planKey is not null && _plans.TryGetValue(planKey, out var known) ? known : null;
+            byte[] request = Request(CandidatePart(task, limits, id), plan is null ? harness : WithPlan(harness, plan));
             SandboxWorker? worker = await _idle.Reader.ReadAsync(ct);
             try
             {
@@ -141,7 +184,17 @@ public sealed class SandboxPool : IAsyncDisposable, IDisposable
                 using var response = await worker.RunAsync(request, id, limits.Timeout + TimeSpan.FromSeconds(10), ct);
                 try
                 {
-                    return Parse(response.RootElement, task, attempts);
+                    var result = Parse(response.RootElement, task, attempts);
+                    if (plan is not null)
+                    {
+                        Interlocked.Increment(ref _plansReused);
+                    }
+                    else if (planKey is not null && response.RootElement.TryGetProperty("plan", out var reported)
+                        && reported.ValueKind == JsonValueKind.Object && _plans.Count < MaxPlans)
+                    {
+                        _plans.TryAdd(planKey, reported.GetRawText());
+                    }
+                    return result;
                 }
                 catch (SandboxInfrastructureException)
                 {
@@ -182,9 +235,21 @@ public sealed class SandboxPool : IAsyncDisposable, IDisposable
     /// <summary>The request bytes: a 22-byte header with the two parts' lengths, the candidate part (what the program's
     /// process may see: the program and limits) and the harness part (the tests, read by the worker only after the
     /// program's process is forked).</summary>
-    internal static byte[] BuildRequest(SandboxTask task, SandboxLimits limits, long id)
+    internal static byte[] BuildRequest(SandboxTask task, SandboxLimits limits, long id) =>
+        Request(CandidatePart(task, limits, id), HarnessPart(task));
+
+    private static byte[] Request(byte[] candidate, byte[] harness)
     {
-        byte[] candidate = Json(json =>
+        byte[] header = Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{candidate.Length:D10} {harness.Length:D10}\n"));
+        return [.. header, .. candidate, .. harness];
+    }
+
+    /// <summary>The harness part with a cached plan added (its JSON object ends with '}').</summary>
+    private static byte[] WithPlan(byte[] harness, string plan) =>
+        [.. harness.AsSpan(0, harness.Length - 1), .. ",\"plan\":"u8, .. Encoding.UTF8.GetBytes(plan), (byte)'}'];
+
+    private static byte[] CandidatePart(SandboxTask task, SandboxLimits limits, long id) =>
+        Json(json =>
         {
             json.WriteNumber("id", id);
             json.WriteString("solution", task.Solution);
@@ -199,7 +264,9 @@ public sealed class SandboxPool : IAsyncDisposable, IDisposable
             json.WriteNumber("max_result_items", MaxResultItems);
             json.WriteNumber("test_count", task.TestCount);
         });
-        byte[] harness = Json(json =>
+
+    private static byte[] HarnessPart(SandboxTask task) =>
+        Json(json =>
         {
             json.WriteString("mode", task.Mode == SandboxMode.Calls ? "io" : "asserts");
             json.WriteString("setup", task.Setup ?? "");
@@ -231,9 +298,6 @@ public sealed class SandboxPool : IAsyncDisposable, IDisposable
             json.WriteEndArray();
             json.WriteNumber("max_result_items", MaxResultItems);
         });
-        byte[] header = Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{candidate.Length:D10} {harness.Length:D10}\n"));
-        return [.. header, .. candidate, .. harness];
-    }
 
     /// <summary>Most values (items, and characters / 8) a returned value may hold.</summary>
     private const int MaxResultItems = 2_000_000;

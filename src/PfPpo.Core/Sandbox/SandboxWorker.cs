@@ -125,6 +125,10 @@ internal sealed class SandboxWorker : IAsyncDisposable
             {
                 throw new SandboxInfrastructureException($"sandbox worker did not start ({isolation.Level}): {worker.StderrTail()}");
             }
+            if (!IsolationHolds(isolation.Level, ready))
+            {
+                throw new SandboxInfrastructureException($"sandbox worker does not have {isolation.Level} isolation (it reported {ready.Trim()})");
+            }
         }
         catch (Exception e) when (e is OperationCanceledException or IOException && !ct.IsCancellationRequested)
         {
@@ -137,6 +141,23 @@ internal sealed class SandboxWorker : IAsyncDisposable
             throw;
         }
         return worker;
+    }
+
+    /// <summary>The worker's ready line says what it sees (PID 1, network, uid): the check the isolation probe makes,
+    /// made by every worker (<see cref="Isolation.Verified"/>).</summary>
+    private static bool IsolationHolds(IsolationLevel level, string ready)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(ready);
+            var root = doc.RootElement;
+            return Isolation.Verified(level, root.GetProperty("pid1").GetBoolean(), root.GetProperty("network").GetBoolean(),
+                root.GetProperty("uid").GetInt64());
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Sends one request line and reads its response. Any protocol break, crash or watchdog expiry marks the

@@ -80,6 +80,11 @@ class Unencodable(TypeError):
     pass
 
 
+ITERATOR_TYPES = (type(iter([])), type(iter(())), type(x for x in ()), type(map(abs, ())), type(filter(None, ())),
+                  type(zip()), type(reversed([])), type(enumerate(())), type({}.keys()), type({}.values()),
+                  type({}.items()), type(iter(range(0))), type(iter("")), type(iter({})), type(iter(set())))
+
+
 def encoder(budget, refs=None, type=type, len=len, abs=abs, isinstance=isinstance, list=list, tuple=tuple, dict=dict,
             set=set, frozenset=frozenset, int=int, float=float, str=str, bytes=bytes, complex=complex, range=range,
             id=id):
@@ -88,9 +93,7 @@ def encoder(budget, refs=None, type=type, len=len, abs=abs, isinstance=isinstanc
     survives. Lazy iterators and generators are materialised (bounded by the budget) and rebuilt as iterators.
     Other objects: with refs (the candidate's handle table) they become handles, else Unencodable."""
     depth = [0]
-    iterator_types = (type(iter([])), type(iter(())), type(x for x in ()), type(map(abs, ())), type(filter(None, ())),
-                      type(zip()), type(reversed([])), type(enumerate(())), type({}.keys()), type({}.values()),
-                      type({}.items()), type(iter(range(0))), type(iter("")), type(iter({})), type(iter(set())))
+    iterator_types = ITERATOR_TYPES
 
     def spend(n):
         budget[0] -= n
@@ -481,7 +484,15 @@ def harness_main(raw, res_w, call_out, call_in, out_w):
 
     # The CPU-heavy trusted work (analysis, compiling the prompt and tests) runs while the candidate starts up;
     # what it finds is reported in the same order as before (a candidate that does not start comes first).
-    plan = analyse(req) if req["mode"] != "io" else None
+    # A problem's plan depends on its tests alone: the first task's harness sends it on the result pipe (before it reads
+    # anything from the candidate) and the pool sends it back with the problem's later tasks, which skip the analysis.
+    cached = req.get("plan")
+    if req["mode"] == "io":
+        plan = None
+    elif type(cached) is dict:
+        plan = cached
+    else:
+        plan = analyse(req)
     context_code, test_codes = None, []
     if plan is not None and "proxies" in plan:
         try:
@@ -494,12 +505,16 @@ def harness_main(raw, res_w, call_out, call_in, out_w):
             except BaseException as e:  # raised where the test runs, as when it was compiled there
                 test_codes.append(e)
     batch = []
-    if plan is not None and plan.get("ahead"):
-        import ast
-        for target, arg_nodes in plan["ahead"]:
-            enc = encoder([int(req["max_result_items"])])
-            batch.append({"call": target, "args": [enc(ast.literal_eval(a)) for a in arg_nodes], "kwargs": [],
-                          "fork": False})
+    if type(cached) is dict:
+        batch = list(plan.get("batch") or [])
+    elif plan is not None:
+        if plan.get("ahead"):
+            import ast
+            for target, arg_nodes in plan["ahead"]:
+                enc = encoder([int(req["max_result_items"])])
+                batch.append({"call": target, "args": [enc(ast.literal_eval(a)) for a in arg_nodes], "kwargs": [],
+                              "fork": False})
+        send({"plan": dict({k: v for k, v in plan.items() if k != "ahead"}, batch=batch)})
     try:
         first = receive()
     except CandidateGone:
@@ -839,7 +854,13 @@ def analyse(req):
             if type(node) is Name and node.id in stdlib and node.id not in bound:
                 modules.add(node.id)
     ahead = calls_ahead(trees, proxies, bound | context_names)
-    return {"proxies": proxies, "modules": sorted(modules), "context": context, "ahead": ahead}
+    # The prompt runs in the harness for what the tests take from it (helpers such as poly, names it imports): tests
+    # that name nothing it binds (but the proxied entry point), with no star import in it and no dynamic lookup,
+    # do not need it run (most of HumanEval: its prompt is imports and the entry point's stub).
+    loaded = {n.id for nodes, _ in flat for n in nodes if type(n) is Name and type(n.ctx) is Load}
+    needs_context = ("*" in context_names or bool(loaded & {"eval", "exec", "globals", "locals", "vars", "__import__"})
+                     or bool((loaded & context_names) - set(proxies)))
+    return {"proxies": proxies, "modules": sorted(modules), "context": context if needs_context else "", "ahead": ahead}
 
 
 def calls_ahead(trees, proxies, bound):
@@ -1004,8 +1025,13 @@ def read_exact(fd, n, into=None):
     return None
 
 
-def run_task(cand, harness_len, scratch):
-    clean_work_root()
+CLEAN = [False]  # the work root was emptied after the last task (a task that raised may have left it dirty)
+
+
+def run_task(cand, harness_len, scratch, results):
+    if not CLEAN[0]:
+        clean_work_root()
+    CLEAN[0] = False
     work = os.path.join(WORK_ROOT, "work")
     os.mkdir(work, 0o700)
     res_r, res_w = os.pipe()
@@ -1035,7 +1061,7 @@ def run_task(cand, harness_len, scratch):
         os.set_blocking(fd, False)
     deadline = started + float(cand["timeout"])
     max_output = int(cand["max_output_bytes"])
-    result, output, output_total, result_total, result_overflow = [], [], 0, 0, False
+    output, output_total, result_overflow = [], 0, False
     exited = timed_out = False
     open_fds = {res_r, out_r}
     while open_fds:
@@ -1051,26 +1077,30 @@ def run_task(cand, harness_len, scratch):
                 exited = True
                 open_fds.discard(out_r)  # the candidate may hold it open; what is there is drained below
                 continue
+            if fd == res_r:
+                if not results.room():
+                    result_overflow = True
+                    open_fds.clear()
+                    break
+                try:
+                    got = results.read_from(fd)
+                except BlockingIOError:
+                    continue
+                if not got:
+                    open_fds.discard(fd)
+                    if exited:
+                        open_fds.clear()
+                continue
             try:
                 chunk = os.read(fd, 1 << 16)
             except BlockingIOError:
                 continue
             if not chunk:
                 open_fds.discard(fd)
-                if fd == res_r and exited:
-                    open_fds.clear()
                 continue
-            if fd == res_r:
-                result_total += len(chunk)
-                if result_total > MAX_MESSAGE:
-                    result_overflow = True
-                    open_fds.clear()
-                    break
-                result.append(chunk)
-            else:
-                if output_total < max_output:
-                    output.append(chunk[: max_output - output_total])
-                output_total += len(chunk)
+            if output_total < max_output:
+                output.append(chunk[: max_output - output_total])
+            output_total += len(chunk)
         if exited and res_r not in open_fds:
             break
     elapsed = time.monotonic() - started
@@ -1094,11 +1124,10 @@ def run_task(cand, harness_len, scratch):
     for fd in (res_r, out_r, pidfd):
         os.close(fd)
     clean_work_root()
+    CLEAN[0] = True
 
     tests, setup_error, problem_error, forgeable, done = {}, None, None, None, False
-    for line in b"".join(result).split(b"\n"):
-        if not line:
-            continue
+    for line in results.records():
         rec = json.loads(line)  # written by the harness only
         if "done" in rec:
             done = True
@@ -1124,6 +1153,64 @@ def run_task(cand, harness_len, scratch):
         "output_truncated": output_total > max_output,
         "duration_ms": elapsed * 1000.0,
     }
+
+
+class ResultBuffer:
+    """The harness's records of one task, read into one buffer that is wiped after the response is written. The plan
+    record (the tests' analysis, with the arguments of the calls sent ahead) is passed to C# as raw bytes and never
+    becomes a Python object here, so no copy of it stays in the worker's memory, which later candidates are forked
+    from."""
+
+    PLAN = b'{"plan": '
+
+    def __init__(self):
+        self.buf, self.used, self.plan = bytearray(1 << 16), 0, None
+
+    def room(self):
+        if self.used < len(self.buf):
+            return True
+        if len(self.buf) > MAX_MESSAGE:
+            return False
+        used, bigger = self.used, bytearray(min(2 * len(self.buf), MAX_MESSAGE + 1))
+        bigger[:used] = self.buf
+        self.wipe()
+        self.buf, self.used = bigger, used
+        return True
+
+    def read_from(self, fd):
+        n = os.readv(fd, [memoryview(self.buf)[self.used:]])
+        self.used += n
+        return n
+
+    def records(self):
+        """Every record but the plan, as bytes; the plan's place is kept in self.plan (a complete line only)."""
+        buf, pos, out = self.buf, 0, []
+        while pos < self.used:
+            nl = buf.find(b"\n", pos, self.used)
+            end = self.used if nl < 0 else nl
+            if buf.startswith(self.PLAN, pos, end):
+                if nl >= 0 and self.plan is None and buf[end - 1] == 0x7D:  # '}'
+                    self.plan = (pos + len(self.PLAN), end - 1)
+            elif end > pos:
+                out.append(buf[pos:end])
+            pos = end + 1
+        return out
+
+    def write_response(self, out, response):
+        body = json.dumps(response).encode()
+        if self.plan is None:
+            out.write(body + b"\n")
+            out.flush()
+            return
+        out.flush()
+        start, end = self.plan
+        write_all(1, self.PLAN)
+        write_all(1, memoryview(self.buf)[start:end])
+        write_all(1, b", " + body[1:] + b"\n")
+
+    def wipe(self):
+        memoryview(self.buf)[:self.used] = bytes(self.used)
+        self.used, self.plan = 0, None
 
 
 PREIMPORTED_MODULES = ("typing", "math", "collections", "itertools", "functools", "heapq", "re", "string", "bisect",
@@ -1160,8 +1247,25 @@ def warm_up():
         os.close(w)
 
 
+def isolation_facts():
+    """What the C# side checks before using this worker (the isolation probe's checks, done here so that no separate
+    probe process is started): PID 1 of a namespace, no network (127.0.0.1 unreachable or refused), the uid."""
+    import _socket  # built in: no module file, nothing else imported
+    s = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
+    try:
+        s.settimeout(0.5)
+        s.connect(("127.0.0.1", 1))
+        network = True
+    except OSError as e:
+        network = e.errno not in (101, 111, 99)  # ENETUNREACH, ECONNREFUSED, EADDRNOTAVAIL
+    finally:
+        s.close()
+    return {"pid1": os.getpid() == 1, "network": network, "uid": os.getuid()}
+
+
 def main():
     set_not_dumpable()
+    facts = isolation_facts()
     # -S skips site, which would add the system's dist-packages (numpy for HumanEval+ tests, when installed).
     for d in ("/usr/local/lib/python%d.%d/dist-packages" % sys.version_info[:2], "/usr/lib/python3/dist-packages"):
         if os.path.isdir(d) and d not in sys.path:
@@ -1173,10 +1277,11 @@ def main():
         __import__(name)
     warm_up()
     scratch = bytearray(1 << 20)
+    results = ResultBuffer()
     gc.collect()
     gc.freeze()  # forked task processes then never scan (and copy on write) the worker's own objects
     out = sys.stdout.buffer
-    out.write(b'{"ready": true}\n')
+    out.write(json.dumps(dict(facts, ready=True)).encode() + b"\n")
     out.flush()
     while True:
         try:
@@ -1188,11 +1293,14 @@ def main():
         if harness_len > len(scratch):
             scratch = bytearray(harness_len)
         try:
-            response = run_task(cand, harness_len, scratch)
-        except Exception as e:
-            response = {"id": cand.get("id"), "infra_error": "%s: %s" % (type(e).__name__, e)}
-        out.write(json.dumps(response).encode() + b"\n")
-        out.flush()
+            try:
+                response = run_task(cand, harness_len, scratch, results)
+            except Exception as e:
+                results.plan = None
+                response = {"id": cand.get("id"), "infra_error": "%s: %s" % (type(e).__name__, e)}
+            results.write_response(out, response)
+        finally:
+            results.wipe()
         del response, cand  # the next task's program must not find this one's verdicts among the worker's objects
 
 

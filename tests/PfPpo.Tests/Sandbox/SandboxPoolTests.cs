@@ -15,6 +15,50 @@ public class SandboxPoolTests(SandboxFixture fixture)
         Assert.Equal("", _pool.Isolation.Warning);
     }
 
+    /// <summary>The pool starts its workers without a separate probe program; each worker reports what it sees and a
+    /// level is used only when that matches it (the probe's own check).</summary>
+    [Fact]
+    public void WorkersCheckTheirOwnIsolation()
+    {
+        Assert.True(Isolation.Verified(IsolationLevel.Bubblewrap, pid1: true, network: false, uid: 65534));
+        Assert.False(Isolation.Verified(IsolationLevel.Bubblewrap, pid1: false, network: false, uid: 65534));
+        Assert.False(Isolation.Verified(IsolationLevel.Unshare, pid1: true, network: true, uid: 65534));
+        Assert.Equal(!Environment.IsPrivilegedProcess, Isolation.Verified(IsolationLevel.Bubblewrap, pid1: true, network: false, uid: 0));
+        Assert.True(Isolation.Verified(IsolationLevel.RlimitsOnly, pid1: false, network: true, uid: 0));
+        Assert.Equal(Isolation.Probe().Level, _pool.Isolation.Level);
+    }
+
+    /// <summary>A problem's plan (proxies, calls sent ahead, fallback or no usable tests) comes from its first task's
+    /// harness; its later tasks reuse it and get the verdicts a fresh analysis gives.</summary>
+    [Fact]
+    public async Task AProblemsPlanIsComputedOnceAndItsLaterTasksGetTheSameVerdicts()
+    {
+        string tag = Guid.NewGuid().ToString("N");
+        string test = $"# {tag}\ndef check(candidate):\n    assert candidate(2) == 4\n    assert candidate(-3) == 9\n    for x in range(3):\n        assert candidate(x) == x * x\n\ncheck({SandboxTask.CandidateName})\n";
+        SandboxTask Square(string body) => SandboxTask.ForAsserts($"def sq(x):\n{body}", [test], "sq") with { Context = "def sq(x):\n    \"\"\"x squared\"\"\"\n" };
+        int before = _pool.PlansReused;
+        var kinds = new List<TestRunKind>();
+        foreach (string body in new[] { "    return x * x\n", "    return x + 2\n", "    return x * x\n", "    return abs(x) * 2 if x else 0\n" })
+        {
+            var result = await _pool.RunAsync(Square(body));
+            Assert.True(result.Completed);
+            kinds.Add(result.Tests[0].Kind);
+        }
+        Assert.Equal([TestRunKind.Ran, TestRunKind.AssertionFailed, TestRunKind.Ran, TestRunKind.AssertionFailed], kinds);
+        Assert.Equal(before + 3, _pool.PlansReused);
+
+        var unusable = SandboxTask.ForAsserts("def f():\n    return 1\n", [$"# {tag}\nassert True\n"], "f");
+        var forced = SandboxTask.ForAsserts("def f():\n    return 1\n", [$"# {tag}\nassert f() == 1\n"], "f") with { InProcess = true };
+        for (int i = 0; i < 2; i++)
+        {
+            Assert.Contains("never refer", (await _pool.RunAsync(unusable)).ProblemError);
+            var fallback = await _pool.RunAsync(forced);
+            Assert.Equal("requested", fallback.Forgeable);
+            Assert.Equal(TestRunKind.Ran, fallback.Tests[0].Kind);
+        }
+        Assert.Equal(before + 5, _pool.PlansReused);
+    }
+
     [Fact]
     public async Task RunsAssertsAndReportsEachTest()
     {
@@ -37,6 +81,22 @@ public class SandboxPoolTests(SandboxFixture fixture)
         Assert.Equal("""{"l": [{"i": "3"}, {"t": [{"i": "1"}]}, {"d": [[{"s": "k"}, {"f": "0.5"}]]}, {"z": null}, {"b": true}]}""",
             result.Tests[0].Value!.Value.GetRawText());
         Assert.Equal(TestRunKind.Returned, result.Tests[1].Kind);
+    }
+
+    /// <summary>Results larger than the worker's first result buffer (64 KiB) arrive whole.</summary>
+    [Fact]
+    public async Task LargeResultsArriveWhole()
+    {
+        // About 100 KiB of tagged data; a long limit, since such a value takes a while to cross two processes on a busy machine.
+        var task = SandboxTask.ForCalls("def f(n):\n    return list(range(n))\n", "f", ["[8000]", "[3]"])
+            with { Limits = SandboxFixture.Limits with { Timeout = TimeSpan.FromSeconds(30), CpuSeconds = 31 } };
+        var result = await _pool.RunAsync(task);
+        Assert.True(result.Completed, result.TimedOut ? "timed out" : result.SetupError);
+        Assert.Equal([TestRunKind.Returned, TestRunKind.Returned], result.Tests.Select(t => t.Kind));
+        var items = result.Tests[0].Value!.Value.GetProperty("l");
+        Assert.Equal(8000, items.GetArrayLength());
+        Assert.Equal("7999", items[7999].GetProperty("i").GetString());
+        Assert.Equal(3, result.Tests[1].Value!.Value.GetProperty("l").GetArrayLength());
     }
 
     [Fact]
