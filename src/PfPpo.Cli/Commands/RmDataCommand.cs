@@ -63,7 +63,7 @@ public static class RmDataCommand
                 I(result.Pairs), I(result.PromptsWithoutPair), I(result.SandboxErrors), F(result.GenerationSeconds, "F1"),
                 F(result.SandboxSeconds, "F1"), F(result.TotalSeconds, "F1"));
             AnsiConsole.WriteLine("no pair: prompts whose responses all scored the same; errors: samples the sandbox could not judge (left out); "
-                + "sandbox s: scoring wall time summed over chunks, overlapping generation");
+                + "sandbox s: wall time with a chunk being scored, overlapping generation");
             AnsiConsole.Write(table);
             AnsiConsole.WriteLine($"samples: {result.SamplesPath}");
             AnsiConsole.WriteLine($"pairs: {result.PairsPath}");

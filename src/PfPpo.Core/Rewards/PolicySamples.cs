@@ -28,7 +28,7 @@ public sealed record PolicySamplingOptions
 /// <param name="Prompts">The prompts sampled, in group order (group i answers prompt i).</param>
 /// <param name="Samples">The scored samples, without rewards.</param>
 /// <param name="GenerationSeconds">Time spent generating.</param>
-/// <param name="SandboxSeconds">Wall time of the sandbox scoring calls, summed over chunks (it overlaps generation).</param>
+/// <param name="SandboxSeconds">Wall time during which the sandbox had a chunk to score (it overlaps generation).</param>
 /// <param name="TotalSeconds">Wall time of the whole collection, loading the policy and starting the sandbox included.</param>
 public sealed record PolicySamplesResult(IReadOnlyList<RolloutPrompt> Prompts, IReadOnlyList<ScoredSample> Samples,
     double GenerationSeconds, double SandboxSeconds, double TotalSeconds);

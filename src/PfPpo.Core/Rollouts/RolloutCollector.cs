@@ -51,7 +51,8 @@ public sealed record RolloutProgress(int Generated, int Scored, int Total);
 /// <summary>The outcome of <see cref="RolloutCollector.CollectAsync"/>.</summary>
 /// <param name="Groups">One group per prompt, in prompt order.</param>
 /// <param name="GenerationSeconds">Time spent generating.</param>
-/// <param name="SandboxSeconds">Wall time of the sandbox scoring calls, summed over chunks (it overlaps generation).</param>
+/// <param name="SandboxSeconds">Wall time during which at least one chunk was being scored (the union of the scoring calls'
+/// intervals, queueing in the sandbox included; it overlaps generation).</param>
 /// <param name="TotalSeconds">Wall time of the whole collection.</param>
 /// <param name="GeneratedTokens">Tokens of all samples (a final EOS included).</param>
 public sealed record RolloutBatch(IReadOnlyList<RolloutGroup> Groups, double GenerationSeconds, double SandboxSeconds,
@@ -79,7 +80,7 @@ public sealed class RolloutCollector(CausalLM model, HfTokenizer tokenizer, Scor
         var clock = Stopwatch.StartNew();
         int samplesPerPrompt = options.Sampling.NumSamples;
         var samples = new RolloutSample[prompts.Count][];
-        var scoring = new List<Task<double>>();
+        var scoring = new List<Task<(double Start, double End)>>();
         int scored = 0, generated = 0;
         double generationSeconds = 0;
         long generatedTokens = 0;
@@ -98,7 +99,7 @@ public sealed class RolloutCollector(CausalLM model, HfTokenizer tokenizer, Scor
                 progress?.Report(new RolloutProgress(start + count, Volatile.Read(ref scored), prompts.Count));
                 scoring.Add(Task.Run(async () =>
                 {
-                    var scoringClock = Stopwatch.StartNew();
+                    double started = clock.Elapsed.TotalSeconds;
                     ScoreRequest[] requests = chunk.Select(s => Request(prompts[s.PromptIndex], s)).ToArray();
                     IReadOnlyList<SampleResult> results = await scorer.ScoreAsync(requests, cancellation);
                     for (int i = 0; i < chunk.Count; i++)
@@ -109,7 +110,7 @@ public sealed class RolloutCollector(CausalLM model, HfTokenizer tokenizer, Scor
                     }
                     int done = Interlocked.Add(ref scored, count);
                     progress?.Report(new RolloutProgress(Volatile.Read(ref generated), done, prompts.Count));
-                    return scoringClock.Elapsed.TotalSeconds;
+                    return (started, clock.Elapsed.TotalSeconds);
                 }, cancellation));
             }
         }
@@ -119,9 +120,24 @@ public sealed class RolloutCollector(CausalLM model, HfTokenizer tokenizer, Scor
             await Task.WhenAll(scoring.Select(t => t.ContinueWith(_ => { }, TaskScheduler.Default)));
             throw;
         }
-        double[] sandboxSeconds = await Task.WhenAll(scoring);
+        (double Start, double End)[] intervals = await Task.WhenAll(scoring);
         RolloutGroup[] groups = prompts.Select((p, i) => new RolloutGroup(i, p.Problem.TaskId, p.Prompt.Kind, p.Tokens, samples[i])).ToArray();
-        return new RolloutBatch(groups, generationSeconds, sandboxSeconds.Sum(), clock.Elapsed.TotalSeconds, generatedTokens);
+        return new RolloutBatch(groups, generationSeconds, UnionSeconds(intervals), clock.Elapsed.TotalSeconds, generatedTokens);
+    }
+
+    /// <summary>The length of the union of time intervals (overlapping ones counted once).</summary>
+    internal static double UnionSeconds(IEnumerable<(double Start, double End)> intervals)
+    {
+        double total = 0, coveredUntil = double.NegativeInfinity;
+        foreach ((double start, double end) in intervals.OrderBy(i => i.Start))
+        {
+            if (end > coveredUntil)
+            {
+                total += end - Math.Max(start, coveredUntil);
+                coveredUntil = end;
+            }
+        }
+        return total;
     }
 
     private static ScoreRequest Request(RolloutPrompt prompt, GeneratedSample sample) =>

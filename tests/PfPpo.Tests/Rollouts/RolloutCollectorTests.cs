@@ -101,8 +101,17 @@ public class RolloutCollectorTests(SandboxFixture fixture)
         Assert.Equal(direct.Status, first.Score.Status);
         Assert.Equal(batch.Groups.SelectMany(g => g.Samples).Sum(s => (long)s.TokenIds.Length), batch.GeneratedTokens);
         Assert.True(batch.GenerationSeconds > 0 && batch.SandboxSeconds > 0 && batch.TotalSeconds >= batch.GenerationSeconds);
+        Assert.True(batch.SandboxSeconds <= batch.TotalSeconds, $"sandbox {batch.SandboxSeconds} s of a {batch.TotalSeconds} s collection");
         Assert.Contains(reports, r => r.Scored == problems.Count && r.Generated == problems.Count && r.Total == problems.Count);
         Assert.All(reports, r => Assert.True(r.Scored <= r.Generated && r.Generated <= r.Total, r.ToString()));
+    }
+
+    [Fact]
+    public void SandboxTimeCountsOverlappingScoringCallsOnce()
+    {
+        Assert.Equal(0, RolloutCollector.UnionSeconds([]));
+        // [0, 2] and [1, 3] overlap into [0, 3]; [2.5, 2.8] lies inside; [5, 6] stands alone.
+        Assert.Equal(4.0, RolloutCollector.UnionSeconds([(1, 3), (5, 6), (0, 2), (2.5, 2.8)]), 12);
     }
 
     [Fact]
