@@ -84,7 +84,7 @@ public static class PpoCommand
         var gradClip = new Option<double>("--grad-clip") { Description = "Gradient norm clip.", DefaultValueFactory = _ => d.GradClip }.InRange(0, minInclusive: false);
         var criticWarmup = new Option<int>("--critic-warmup") { Description = "First iterations that train the critic only.", DefaultValueFactory = _ => 0 }.InRange(0);
         var targetKl = new Option<double?>("--target-kl") { Description = "Stop an iteration's epochs when a mini-batch's approximate KL exceeds this." }.InRange(0, 1e6, minInclusive: false);
-        var whiten = new Option<bool>("--whiten") { Description = "Whiten advantages over the trained tokens (PPO).", DefaultValueFactory = _ => true };
+        var whiten = new Option<bool>("--whiten") { Description = "Whiten advantages over the trained tokens (PPO; on by default, --whiten false turns it off).", DefaultValueFactory = _ => true };
         var evalEvery = new Option<int>("--eval-every") { Description = "Held-out greedy pass@1 every N iterations (0: at the end only).", DefaultValueFactory = _ => d.EvalEvery }.InRange(0);
         var saveEvery = new Option<int>("--save-every") { Description = "Resumable checkpoint every N iterations (0: at the end only).", DefaultValueFactory = _ => d.SaveEvery }.InRange(0);
         var calibration = new Option<int>("--calibration-prompts") { Description = "Prompts of the calibration rollout (--filter auto, quantile thresholds).", DefaultValueFactory = _ => d.CalibrationPrompts }.InRange(1, 1_000_000);
