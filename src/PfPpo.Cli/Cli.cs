@@ -23,6 +23,7 @@ public static class Cli
             RewardCommand.Create(),
             R2Command.Create(),
             PpoCommand.Create(),
+            DpoCommand.Create(),
             ScoreCommand.Create(),
             EvalCommand.Create(),
             InfoCommand.Create(),
