@@ -24,6 +24,7 @@ public static class Cli
             R2Command.Create(),
             PpoCommand.Create(),
             DpoCommand.Create(),
+            RaftCommand.Create(),
             ScoreCommand.Create(),
             EvalCommand.Create(),
             InfoCommand.Create(),

@@ -1,14 +1,12 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using PfPpo.Benchmarks;
 using PfPpo.Checkpoints;
 using PfPpo.Evaluation;
 using PfPpo.IO;
 using PfPpo.Model;
 using PfPpo.Rewards;
 using PfPpo.Runtime;
-using PfPpo.Scoring;
 using PfPpo.Sft;
 using PfPpo.Tokenization;
 using PfPpo.Training;
@@ -152,7 +150,8 @@ public static class PreferenceTrainer
             trainable.SaveModel(Path.Combine(outDir, FinalFolder));
             if (evalProblemsPath is not null)
             {
-                passAt1 = await EvaluatePassAt1Async(model, tokenizer, policyDir, evalProblemsPath, options, cancellation);
+                passAt1 = await GreedyPassAt1.EvaluateAsync(model, tokenizer, policyDir, evalProblemsPath, options.EvalLimit, options.MaxNewTokens,
+                    options.Workers, cancellation);
             }
             WriteSummary(Path.Combine(outDir, SummaryFile), options, outcome, final, train.Length, held.Length, dropped + droppedHeld, computed, passAt1,
                 clock.Elapsed.TotalSeconds);
@@ -280,24 +279,6 @@ public static class PreferenceTrainer
         }
         int n = pairs.Count;
         return new PairEvaluation((double)correct / n, loss / n, margin / n, chosenReward / n, rejectedReward / n);
-    }
-
-    private static async Task<double> EvaluatePassAt1Async(CausalLM model, HfTokenizer tokenizer, string policyDir, string problemsPath,
-        PreferenceOptions options, CancellationToken cancellation)
-    {
-        IReadOnlyList<Problem> problems = ProblemSet.Load(problemsPath).Problems;
-        if (options.EvalLimit is int limit)
-        {
-            problems = problems.Take(limit).ToArray();
-        }
-        await using Scorer scorer = await Scorer.CreateAsync(new ScorerOptions(options.Workers), cancellation);
-        using (model.EvalMode())
-        {
-            EvalReport report = await ModelEvaluator.RunAsync(model, tokenizer, problems,
-                new EvalOptions { NumSamples = 1, Temperature = 0, MaxNewTokens = options.MaxNewTokens, Ks = [1], EosTokenIds = HfCheckpoint.LoadEosTokenIds(policyDir) },
-                scorer, cancellation: cancellation);
-            return report.PassAt(1);
-        }
     }
 
     private static void WriteSummary(string path, PreferenceOptions options, LoopOutcome outcome, PairEvaluation held, int trainPairs, int heldPairs,
