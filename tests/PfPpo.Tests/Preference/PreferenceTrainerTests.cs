@@ -131,4 +131,25 @@ public class PreferenceTrainerTests
         Assert.True(File.Exists(temp["cli/final/model.safetensors"]));
         Assert.True(File.Exists(temp["cli/summary.json"]));
     }
+
+    [Fact]
+    public void AConfigFileSetsFlagsAndTheCommandLineWins()
+    {
+        using var temp = new TempDirectory();
+        (string policyDir, string pairsPath) = Setup(temp.Path);
+        File.WriteAllText(temp["dpo.yaml"], "loss: kto\nmax_steps: 2\nbatch-size: 4\nbeta: 0.2\n");
+        CliRunner.Result ok = CliRunner.Run("dpo", "--policy", policyDir, "--pairs", pairsPath, "--out", temp["run"], "--config", temp["dpo.yaml"],
+            "--loss", "ipo");
+        Assert.True(ok.ExitCode == 0, ok.StdErr);
+        JsonObject summary = JsonNode.Parse(File.ReadAllText(temp["run/summary.json"]))!.AsObject();
+        Assert.Equal("ipo", summary["method"]!.GetValue<string>());
+        Assert.Equal(2, summary["steps"]!.GetValue<int>());
+        Assert.Equal(0.2, summary["beta"]!.GetValue<double>(), 9);
+
+        File.WriteAllText(temp["bad.yaml"], "loss: dpo\nbetta: 0.2\n");
+        CliRunner.Result bad = CliRunner.Run("dpo", "--policy", policyDir, "--pairs", pairsPath, "--out", temp["run2"], "--config", temp["bad.yaml"]);
+        Assert.NotEqual(0, bad.ExitCode);
+        Assert.Contains("line 2", bad.StdErr);
+        Assert.Contains("betta", bad.StdErr);
+    }
 }

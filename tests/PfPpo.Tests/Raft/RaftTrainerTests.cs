@@ -7,6 +7,7 @@ using PfPpo.Raft;
 using PfPpo.Rewards;
 using PfPpo.Rollouts;
 using PfPpo.Sft;
+using PfPpo.Tests.Cli;
 using PfPpo.Tests.Ppo;
 using PfPpo.Tokenization;
 using PfPpo.Training;
@@ -89,6 +90,29 @@ public class RaftTrainerTests(PpoFixture fixture) : IClassFixture<PpoFixture>
         RunFolderException e = await Assert.ThrowsAsync<RunFolderException>(() =>
             RaftTrainer.RunAsync(inputs, Options with { SamplesPerPrompt = 2 }, CPU, ScalarType.Float32, ResumeMode.Resume));
         Assert.Contains("SamplesPerPrompt", e.Message);
+    }
+
+    [Fact]
+    public void TheCliRunsARoundFromAConfigFileAndRefusesNonsenseFlags()
+    {
+        string outDir = fixture.Run("raft-cli-" + Guid.NewGuid().ToString("N"));
+        File.WriteAllText(outDir + ".yaml", "n: 2\nprompts: 2\nmax-new-tokens: 16\nbatch_size: 2\n");
+        CliRunner.Result ok = CliRunner.Run("raft", "--policy", fixture.Policy, "--rm", fixture.RewardModelDir, "--problems", fixture.Train,
+            "--out", outDir, "--config", outDir + ".yaml", "--workers", "2", "--eval-problems", fixture.Test, "--eval-limit", "2");
+        Assert.True(ok.ExitCode == 0, ok.StdErr);
+        Assert.Contains("round", ok.StdOut);
+        Assert.Equal(4, ScoredSamples.Read(Path.Combine(RaftTrainer.RoundFolder(outDir, 1), RaftTrainer.SamplesFile)).Count);
+        JsonObject summary = JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, RaftTrainer.SummaryFile)))!.AsObject();
+        Assert.InRange(summary["eval_pass_at_1"]!.GetValue<double>(), 0, 1);
+
+        foreach (string[] flags in new[] { new[] { "--n", "0" }, ["--rm", outDir + "-missing"], ["--eval-limit", "3"], ["--temperature", "-1"] })
+        {
+            string[] args = ["raft", "--policy", fixture.Policy, "--rm", fixture.RewardModelDir, "--problems", fixture.Train, "--out", outDir + "-refused", .. flags];
+            CliRunner.Result refused = CliRunner.Run(args);
+            Assert.True(refused.ExitCode != 0, $"{string.Join(' ', flags)} was accepted");
+            Assert.Contains(flags[0], refused.StdErr);
+            Assert.False(Directory.Exists(outDir + "-refused"), "a refused command did no work");
+        }
     }
 
     private sealed class Near(double tolerance) : IEqualityComparer<double>
