@@ -110,8 +110,16 @@ public static class PreferenceTrainer
             throw new InvalidDataException($"{pairsPath}: no training pair fits in --max-length {options.MaxLength} tokens.");
         }
 
+        var batches = new EpochBatches(train.Select(p => Math.Max(p.Chosen.Length, p.Rejected.Length)).ToArray(), options.BatchSize, options.Seed);
+        int totalSteps = options.MaxSteps ?? options.Epochs * batches.PerEpoch;
+        var schedule = WarmupCosineSchedule.ForRun(options.LearningRate, options.WarmupFraction, totalSteps, options.MinLearningRateRatio);
+        using var trainable = new TrainableModel("model", model, options.Optimizer, schedule, tokenizerPath, initialWeights: policyDir);
+        RunFingerprint fingerprint = RunFingerprint.Of(new { Options = options.ResultDefining, DType = dtype.ToString() },
+            new Dictionary<string, string> { ["pairs"] = pairsPath, ["policy"] = policyDir });
+        var store = new CheckpointStore(outDir, options.KeepCheckpoints, resume, force);
+        ResumedCheckpoint<PreferenceState>? resumed = store.Open<PreferenceState>(fingerprint, [trainable], warn);
+
         // --- the reference model's log-probs: once, cached in the run folder ---
-        Directory.CreateDirectory(outDir);
         TokenSequence[] all = [.. train.Concat(held).SelectMany(Sequences)];
         string key = ReferenceLogprobs.Key(policyDir, dtype, all);
         string cachePath = Path.Combine(outDir, ReferenceLogprobs.CacheFile);
@@ -121,20 +129,12 @@ public static class PreferenceTrainer
         {
             using CausalLM reference = HfCheckpoint.LoadCausalLM(policyDir, device, dtype);
             cached = new ReferenceValues(key, ReferenceLogprobs.Sums(reference, all, padTokenId, options.BatchSize, device));
+            Directory.CreateDirectory(outDir);
             ReferenceLogprobs.Write(cachePath, cached);
         }
         int heldStart = train.Sum(p => Sequences(p).Count());
         train = WithReference(train, cached.Sums, 0);
         held = WithReference(held, cached.Sums, heldStart);
-
-        var batches = new EpochBatches(train.Select(p => Math.Max(p.Chosen.Length, p.Rejected.Length)).ToArray(), options.BatchSize, options.Seed);
-        int totalSteps = options.MaxSteps ?? options.Epochs * batches.PerEpoch;
-        var schedule = WarmupCosineSchedule.ForRun(options.LearningRate, options.WarmupFraction, totalSteps, options.MinLearningRateRatio);
-        using var trainable = new TrainableModel("model", model, options.Optimizer, schedule, tokenizerPath, initialWeights: policyDir);
-        RunFingerprint fingerprint = RunFingerprint.Of(new { Options = options.ResultDefining, DType = dtype.ToString() },
-            new Dictionary<string, string> { ["pairs"] = pairsPath, ["policy"] = policyDir });
-        var store = new CheckpointStore(outDir, options.KeepCheckpoints, resume, force);
-        ResumedCheckpoint<PreferenceState>? resumed = store.Open<PreferenceState>(fingerprint, [trainable], warn);
         using var metrics = new MetricsLogger(outDir, resumed?.Step);
 
         var steps = new PreferenceSteps(trainable, model, train, held, options, padTokenId, batches, device,
@@ -143,7 +143,9 @@ public static class PreferenceTrainer
             new LoopCadence(Math.Max(1, options.LogEvery), options.EvalEvery, options.SaveEvery, options.StopAfterSteps),
             metrics, progress, cancellation);
 
-        PairEvaluation final = held.Length > 0 ? Evaluate(model, held, options, padTokenId, device) : new PairEvaluation(double.NaN, double.NaN, double.NaN, double.NaN, double.NaN);
+        PairEvaluation final = held.Length > 0
+            ? Evaluate(model, held, options, padTokenId, device)
+            : new PairEvaluation(double.NaN, double.NaN, double.NaN, double.NaN, double.NaN);
         double passAt1 = double.NaN;
         if (outcome.Completed)
         {
@@ -154,7 +156,7 @@ public static class PreferenceTrainer
                     options.Workers, cancellation);
             }
             WriteSummary(Path.Combine(outDir, SummaryFile), options, outcome, final, train.Length, held.Length, dropped + droppedHeld, computed, passAt1,
-                clock.Elapsed.TotalSeconds);
+                clock.Elapsed.TotalSeconds, Enumerable.Range(0, outcome.Step).Sum(step => (long)batches.ForStep(step).Length));
         }
         return new PreferenceResult(outcome.Step, totalSteps, outcome.Completed, outcome.Metrics.GetValueOrDefault("train/loss", double.NaN),
             final.Accuracy, final.Margin, train.Length, held.Length, dropped + droppedHeld, computed, passAt1, clock.Elapsed.TotalSeconds, outDir);
@@ -282,7 +284,7 @@ public static class PreferenceTrainer
     }
 
     private static void WriteSummary(string path, PreferenceOptions options, LoopOutcome outcome, PairEvaluation held, int trainPairs, int heldPairs,
-        int dropped, bool computed, double passAt1, double seconds)
+        int dropped, bool computed, double passAt1, double seconds, long pairsTrained)
     {
         var summary = new SortedDictionary<string, object?>(StringComparer.Ordinal)
         {
@@ -296,7 +298,7 @@ public static class PreferenceTrainer
             ["train_pairs"] = trainPairs,
             ["held_out_pairs"] = heldPairs,
             ["dropped_pairs"] = dropped,
-            ["samples_trained"] = (long)outcome.Step * options.BatchSize * 2,
+            ["pairs_trained"] = pairsTrained,
             ["reference_logprobs"] = computed ? "computed" : "cached",
             ["seconds"] = seconds,
             ["final"] = FinalFolder,

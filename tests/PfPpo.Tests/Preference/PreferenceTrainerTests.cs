@@ -94,6 +94,9 @@ public class PreferenceTrainerTests
         Assert.Equal(File.ReadAllLines(temp["straight/metrics.jsonl"]), File.ReadAllLines(temp["split/metrics.jsonl"]));
         Assert.Equal(straight.HeldOutAccuracy, resumed.HeldOutAccuracy);
 
+        // A fresh run into a folder holding this run's checkpoints is refused (before any reference work) unless forced.
+        await Assert.ThrowsAsync<RunFolderException>(() => PreferenceTrainer.RunAsync(policyDir, pairsPath, temp["split"], options, CPU, ScalarType.Float32));
+
         // The cache is keyed by what it was computed from: other pairs are recomputed, the same ones are not.
         PreferencePair[] changed = [.. PreferencePairs.Load(pairsPath).Select(p => p with { Chosen = p.Chosen + "    # done\n" })];
         PreferencePairs.Write(temp["changed.jsonl"], changed);
