@@ -105,7 +105,7 @@ public static class DpoCommand
         return command;
     }
 
-    private static string F(double value, string format) => value.ToString(format, CultureInfo.InvariantCulture);
+    private static string F(double value, string format) => double.IsNaN(value) ? "-" : value.ToString(format, CultureInfo.InvariantCulture);
 
     private static string Percent(double value) => double.IsNaN(value) ? "-" : (value * 100).ToString("F1", CultureInfo.InvariantCulture) + "%";
 }
