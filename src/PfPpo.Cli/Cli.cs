@@ -23,6 +23,8 @@ public static class Cli
             RewardCommand.Create(),
             R2Command.Create(),
             PpoCommand.Create(),
+            DpoCommand.Create(),
+            RaftCommand.Create(),
             ScoreCommand.Create(),
             EvalCommand.Create(),
             InfoCommand.Create(),

@@ -1,0 +1,111 @@
+using System.CommandLine;
+using System.Globalization;
+using PfPpo.Preference;
+using PfPpo.Runtime;
+using PfPpo.Training;
+using Spectre.Console;
+
+namespace PfPpo.Cli.Commands;
+
+/// <summary><c>pfppo dpo</c>: DPO, IPO or KTO on preference pairs, with the reference log-probs computed once and cached.</summary>
+public static class DpoCommand
+{
+    public static Command Create()
+    {
+        var d = new PreferenceOptions();
+        var shared = ModelOptions.Create(
+            model: "The starting policy (an SFT checkpoint with tokenizer.json): trained, and frozen as the reference.",
+            output: "Run directory: final/ (the trained model), summary.json, metrics.jsonl, tensorboard/, checkpoints/, reference_logprobs.json.",
+            seed: "Seed of the held-out split and the data order.", modelFlag: "--policy");
+        var pairs = new Option<string>("--pairs") { Description = "pairs.jsonl (pfppo rm-data): {\"task_id\", \"prompt\", \"chosen\", \"rejected\"} per line.", Required = true }.AcceptExistingFile();
+        var loss = new Option<string>("--loss") { Description = "dpo: -log σ(β Δρ); ipo: (Δρ - 1/(2β))²; kto: unpaired desirable / undesirable losses around a KL reference point.", DefaultValueFactory = _ => "dpo" };
+        loss.AcceptOnlyFromAmong("dpo", "ipo", "kto");
+        var beta = new Option<double>("--beta") { Description = "β of the loss.", DefaultValueFactory = _ => d.Beta }.InRange(0, 1000, minInclusive: false);
+        var lambdaD = new Option<double>("--lambda-desirable") { Description = "KTO's λ_D.", DefaultValueFactory = _ => d.LambdaDesirable }.InRange(0, 1000);
+        var lambdaU = new Option<double>("--lambda-undesirable") { Description = "KTO's λ_U.", DefaultValueFactory = _ => d.LambdaUndesirable }.InRange(0, 1000);
+        var epochs = new Option<int>("--epochs") { Description = "Passes over the pairs.", DefaultValueFactory = _ => d.Epochs }.InRange(1, 10_000);
+        var maxSteps = new Option<int?>("--max-steps") { Description = "Total optimizer steps (overrides --epochs)." }.InRange(1);
+        var batchSize = new Option<int>("--batch-size") { Description = "Pairs per step.", DefaultValueFactory = _ => d.BatchSize }.InRange(1, 65_536);
+        var learningRate = new Option<double>("--lr") { Description = "Peak learning rate.", DefaultValueFactory = _ => d.LearningRate }.InRange(0, 1, minInclusive: false);
+        var warmup = new Option<double>("--warmup") { Description = "Share of steps for linear warmup.", DefaultValueFactory = _ => d.WarmupFraction }.InRange(0, 0.99);
+        var weightDecay = new Option<double>("--weight-decay") { Description = "AdamW weight decay (matrices only).", DefaultValueFactory = _ => d.WeightDecay }.InRange(0, 10);
+        var gradClip = new Option<double>("--grad-clip") { Description = "Gradient norm clip.", DefaultValueFactory = _ => d.GradClip }.InRange(0, minInclusive: false);
+        var maxLength = new Option<int>("--max-length") { Description = "Longest prompt + response (EOS included) in tokens; longer pairs are dropped.", DefaultValueFactory = _ => d.MaxLength }.InRange(2, 1 << 20);
+        var heldOut = new Option<double>("--held-out") { Description = "Share of prompts whose pairs are held out for the implicit-reward accuracy.", DefaultValueFactory = _ => d.HeldOutFraction }.InRange(0, 0.9);
+        var evalProblems = new Option<string?>("--eval-problems") { Description = "Problems of the final greedy pass@1 in the sandbox (summary.json's eval_pass_at_1)." }.AcceptExistingFile();
+        var evalLimit = new Option<int?>("--eval-limit") { Description = "Evaluate pass@1 on the first K problems only." }.InRange(1);
+        var maxNewTokens = new Option<int>("--max-new-tokens") { Description = "Longest completion of the pass@1 evaluation.", DefaultValueFactory = _ => d.MaxNewTokens }.InRange(1, 1 << 16);
+        var evalEvery = new Option<int>("--eval-every") { Description = "Held-out pair accuracy every N steps (0: at the end only).", DefaultValueFactory = _ => d.EvalEvery }.InRange(0);
+        var saveEvery = new Option<int>("--save-every") { Description = "Resumable checkpoint every N steps (0: at the end only).", DefaultValueFactory = _ => d.SaveEvery }.InRange(0);
+        var workers = new Option<int>("--workers") { Description = "Sandbox workers of the pass@1 evaluation (0: one per core).", DefaultValueFactory = _ => 0 }.WorkerCount();
+        var resume = new Option<bool>("--resume") { Description = "Continue from the newest intact checkpoint in --out (the cached reference log-probs are reused)." };
+        var force = new Option<bool>("--force") { Description = "Start over in an --out that holds another run's checkpoints (deletes them)." };
+        var stopAfter = new Option<int?>("--stop-after") { Description = "Stop after N steps in this invocation (resume later)." }.InRange(1);
+        Option<string?> config = ConfigFile.CreateOption();
+
+        var command = new Command("dpo", "DPO, IPO or KTO on preference pairs against the frozen starting policy; reference log-probs computed once and cached.");
+        shared.AddTo(command);
+        foreach (Option option in new Option[] { pairs, loss, beta, lambdaD, lambdaU, epochs, maxSteps, batchSize, learningRate, warmup, weightDecay,
+                     gradClip, maxLength, heldOut, evalProblems, evalLimit, maxNewTokens, evalEvery, saveEvery, workers, resume, force, stopAfter, config })
+        {
+            command.Options.Add(option);
+        }
+        command.Validators.Add(result =>
+        {
+            if (result.GetResult(evalLimit) is { Implicit: false } && result.GetValue(evalProblems) is null)
+            {
+                result.AddError("--eval-limit needs --eval-problems.");
+            }
+        });
+        command.SetAction((parse, cancellation) => UserErrors.RunAsync(async () =>
+        {
+            ResolvedModelOptions common = shared.Resolve(parse);
+            var options = d with
+            {
+                Loss = parse.GetValue(loss) switch { "ipo" => PreferenceLossKind.Ipo, "kto" => PreferenceLossKind.Kto, _ => PreferenceLossKind.Dpo },
+                Beta = parse.GetValue(beta), LambdaDesirable = parse.GetValue(lambdaD), LambdaUndesirable = parse.GetValue(lambdaU),
+                Epochs = parse.GetValue(epochs), MaxSteps = parse.GetValue(maxSteps), BatchSize = parse.GetValue(batchSize),
+                LearningRate = parse.GetValue(learningRate), WarmupFraction = parse.GetValue(warmup), WeightDecay = parse.GetValue(weightDecay),
+                GradClip = parse.GetValue(gradClip), MaxLength = parse.GetValue(maxLength), HeldOutFraction = parse.GetValue(heldOut),
+                EvalEvery = parse.GetValue(evalEvery), SaveEvery = parse.GetValue(saveEvery), StopAfterSteps = parse.GetValue(stopAfter),
+                EvalLimit = parse.GetValue(evalLimit), MaxNewTokens = parse.GetValue(maxNewTokens), Workers = parse.GetValue(workers), Seed = common.Seed,
+            };
+            string name = parse.GetValue(loss)!.ToUpperInvariant();
+            PreferenceResult result = null!;
+            IAnsiConsole progressConsole = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+            await progressConsole.Progress()
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                .StartAsync(async context =>
+                {
+                    ProgressTask task = context.AddTask(name, maxValue: 1);
+                    var progress = new SynchronousProgress<TrainingProgress>(p =>
+                    {
+                        task.MaxValue = p.TotalSteps;
+                        task.Value = p.Step;
+                        task.Description = Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+                            $"{name} loss {p.Metrics.GetValueOrDefault("train/loss"):F3} acc {p.Metrics.GetValueOrDefault("train/accuracy"):P0}") +
+                            (p.Metrics.TryGetValue("eval/accuracy", out double a) ? string.Create(CultureInfo.InvariantCulture, $" held-out {a:P1}") : ""));
+                    });
+                    result = await PreferenceTrainer.RunAsync(common.Model!, parse.GetValue(pairs)!, common.Output!, options, common.Device, common.DType,
+                        parse.GetValue(evalProblems), parse.GetValue(resume) ? ResumeMode.Resume : ResumeMode.Fresh, parse.GetValue(force), progress,
+                        warning => Console.Error.WriteLine($"warning: {warning}"), cancellation);
+                });
+            var table = new Table().AddColumns("loss", "steps", "train loss", "held-out accuracy", "held-out margin", "pass@1", "pairs", "dropped",
+                "reference", "seconds");
+            table.AddRow(name, $"{result.Steps}/{result.TotalSteps}", F(result.FinalTrainLoss, "F4"), Percent(result.HeldOutAccuracy),
+                double.IsNaN(result.HeldOutMargin) ? "-" : F(result.HeldOutMargin, "F3"), Percent(result.EvalPassAt1),
+                $"{result.TrainPairs} + {result.HeldOutPairs} held out", result.DroppedPairs.ToString(CultureInfo.InvariantCulture),
+                result.ReferenceComputed ? "computed" : "cached", F(result.Seconds, "F1"));
+            AnsiConsole.Write(table);
+            AnsiConsole.WriteLine(result.Completed
+                ? $"model: {Path.Combine(result.OutputDirectory, PreferenceTrainer.FinalFolder)}; summary: {Path.Combine(result.OutputDirectory, PreferenceTrainer.SummaryFile)}"
+                : $"stopped after --stop-after steps; continue with --resume (checkpoint in {Path.Combine(result.OutputDirectory, CheckpointStore.FolderName)})");
+            return 0;
+        }));
+        return command;
+    }
+
+    private static string F(double value, string format) => double.IsNaN(value) ? "-" : value.ToString(format, CultureInfo.InvariantCulture);
+
+    private static string Percent(double value) => double.IsNaN(value) ? "-" : (value * 100).ToString("F1", CultureInfo.InvariantCulture) + "%";
+}
