@@ -93,7 +93,7 @@ public static class PreferenceTrainer
         string tokenizerPath = Path.Combine(policyDir, HfCheckpoint.TokenizerFile);
         HfTokenizer tokenizer = HfTokenizer.Load(tokenizerPath);
         IReadOnlyList<PreferencePair> pairs = PreferencePairs.Load(pairsPath);
-        (IReadOnlyList<PreferencePair> trainPairs, IReadOnlyList<PreferencePair> heldPairs) = SplitByPrompt(pairs, options.HeldOutFraction, options.Seed);
+        (IReadOnlyList<PreferencePair> trainPairs, IReadOnlyList<PreferencePair> heldPairs) = PreferencePairs.SplitByPrompt(pairs, options.HeldOutFraction, Seeds.Derive(options.Seed, HeldOutStream));
 
         using CausalLM model = HfCheckpoint.LoadCausalLM(policyDir, device, dtype);
         int eosTokenId = model.Config.EosTokenIds.FirstOrDefault(-1);
@@ -212,20 +212,6 @@ public static class PreferenceTrainer
             mismatched ? new TokenSequence(p.Chosen.Prompt, kept[(i + 1) % kept.Count].Chosen.Completion) : null)).ToArray(), dropped);
     }
 
-    /// <summary>Held-out pairs by prompt: every pair of a held-out prompt is held out.</summary>
-    private static (IReadOnlyList<PreferencePair> Train, IReadOnlyList<PreferencePair> HeldOut) SplitByPrompt(
-        IReadOnlyList<PreferencePair> pairs, double fraction, long seed)
-    {
-        string[] prompts = pairs.Select(p => p.Prompt).Distinct().ToArray();
-        int count = (int)Math.Round(prompts.Length * fraction);
-        if (count == 0 || count >= prompts.Length)
-        {
-            return (pairs, []);
-        }
-        new Random(Seeds.Derive(seed, HeldOutStream)).Shuffle(prompts);
-        var heldPrompts = prompts.Take(count).ToHashSet(StringComparer.Ordinal);
-        return (pairs.Where(p => !heldPrompts.Contains(p.Prompt)).ToArray(), pairs.Where(p => heldPrompts.Contains(p.Prompt)).ToArray());
-    }
 
     /// <summary>ρ of chosen and rejected ([P] each), the KTO reference point z (null for DPO / IPO) and the loss of a batch.</summary>
     private sealed record BatchLoss(Tensor RhoChosen, Tensor RhoRejected, Tensor? Z, Tensor Loss);

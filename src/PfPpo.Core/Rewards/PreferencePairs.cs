@@ -65,4 +65,22 @@ public static class PreferencePairs
         root.TryGetProperty(field, out JsonElement value) && value.ValueKind == JsonValueKind.String
             ? value.GetString()!
             : throw new DataFormatException($"{where}: field \"{field}\" must be a string.");
+
+    /// <summary>
+    /// Held-out pairs by prompt: a seeded share of the distinct prompts, every pair of a held-out prompt held out, so an
+    /// accuracy on them measures unseen prompts. No pair is held out when the share rounds to none or to all prompts.
+    /// </summary>
+    public static (IReadOnlyList<PreferencePair> Train, IReadOnlyList<PreferencePair> HeldOut) SplitByPrompt(
+        IReadOnlyList<PreferencePair> pairs, double fraction, int seed)
+    {
+        string[] prompts = pairs.Select(p => p.Prompt).Distinct().ToArray();
+        int count = (int)Math.Round(prompts.Length * fraction);
+        if (count == 0 || count >= prompts.Length)
+        {
+            return (pairs, []);
+        }
+        new Random(seed).Shuffle(prompts);
+        var heldPrompts = prompts.Take(count).ToHashSet(StringComparer.Ordinal);
+        return (pairs.Where(p => !heldPrompts.Contains(p.Prompt)).ToArray(), pairs.Where(p => heldPrompts.Contains(p.Prompt)).ToArray());
+    }
 }

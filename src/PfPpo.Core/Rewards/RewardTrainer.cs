@@ -68,7 +68,7 @@ public static class RewardTrainer
         string tokenizerPath = Path.Combine(initDir, HfCheckpoint.TokenizerFile);
         HfTokenizer tokenizer = HfTokenizer.Load(tokenizerPath);
         IReadOnlyList<PreferencePair> pairs = PreferencePairs.Load(pairsPath);
-        (IReadOnlyList<PreferencePair> trainPairs, IReadOnlyList<PreferencePair> heldPairs) = SplitByPrompt(pairs, options.HeldOutFraction, options.Seed);
+        (IReadOnlyList<PreferencePair> trainPairs, IReadOnlyList<PreferencePair> heldPairs) = PreferencePairs.SplitByPrompt(pairs, options.HeldOutFraction, Seeds.Derive(options.Seed, HeldOutStream));
 
         using ScalarHeadModel model = HfCheckpoint.LoadScalarHead(initDir, device, dtype, options.Seed);
         int padTokenId = model.Config.PadTokenId ?? model.Config.EosTokenIds.FirstOrDefault(0);
@@ -142,20 +142,6 @@ public static class RewardTrainer
         return (result.ToArray(), dropped);
     }
 
-    /// <summary>Held-out pairs by prompt: every pair of a held-out prompt is held out, so accuracy measures unseen prompts.</summary>
-    private static (IReadOnlyList<PreferencePair> Train, IReadOnlyList<PreferencePair> HeldOut) SplitByPrompt(
-        IReadOnlyList<PreferencePair> pairs, double fraction, long seed)
-    {
-        string[] prompts = pairs.Select(p => p.Prompt).Distinct().ToArray();
-        int count = (int)Math.Round(prompts.Length * fraction);
-        if (count == 0 || count >= prompts.Length)
-        {
-            return (pairs, []);
-        }
-        new Random(Seeds.Derive(seed, HeldOutStream)).Shuffle(prompts);
-        var heldPrompts = prompts.Take(count).ToHashSet(StringComparer.Ordinal);
-        return (pairs.Where(p => !heldPrompts.Contains(p.Prompt)).ToArray(), pairs.Where(p => heldPrompts.Contains(p.Prompt)).ToArray());
-    }
 
     private static (TokenBatch Batch, Tensor Margins) Collate(IReadOnlyList<Tokenized> pairs, int padTokenId, Device device) =>
         (TokenBatch.Collate([.. pairs.Select(p => p.Chosen), .. pairs.Select(p => p.Rejected)], padTokenId, Padding.Right, device),
