@@ -229,8 +229,21 @@ public sealed class SandboxPool : IAsyncDisposable, IDisposable
         }
     }
 
-    private Task<SandboxWorker> StartWorkerAsync(CancellationToken ct) =>
-        SandboxWorker.StartAsync(Isolation, _scriptDir, Limits, _owner, Interlocked.Increment(ref _nextWorkerId), ct);
+    /// <summary>
+    /// Starts a worker; one whose start fails (its process gone before its ready line: seen once in a CI run of the whole
+    /// suite, with no stderr) is started once more, through the same isolation checks. A second failure is the error.
+    /// </summary>
+    private async Task<SandboxWorker> StartWorkerAsync(CancellationToken ct)
+    {
+        try
+        {
+            return await SandboxWorker.StartAsync(Isolation, _scriptDir, Limits, _owner, Interlocked.Increment(ref _nextWorkerId), ct);
+        }
+        catch (SandboxInfrastructureException) when (!ct.IsCancellationRequested)
+        {
+            return await SandboxWorker.StartAsync(Isolation, _scriptDir, Limits, _owner, Interlocked.Increment(ref _nextWorkerId), ct);
+        }
+    }
 
     /// <summary>The request bytes: a 22-byte header with the two parts' lengths, the candidate part (what the program's
     /// process may see: the program and limits) and the harness part (the tests, read by the worker only after the

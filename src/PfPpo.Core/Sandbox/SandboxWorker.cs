@@ -123,7 +123,14 @@ internal sealed class SandboxWorker : IAsyncDisposable
             string? ready = await process.StandardOutput.ReadLineAsync(timeout.Token);
             if (ready is null || !ready.Contains("\"ready\"", StringComparison.Ordinal))
             {
-                throw new SandboxInfrastructureException($"sandbox worker did not start ({isolation.Level}): {worker.StderrTail()}");
+                string exit = "";
+                if (ready is null)
+                {
+                    using var exitWait = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+                    await process.WaitForExitAsync(exitWait.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+                    exit = process.HasExited ? $" (exit code {process.ExitCode})" : "";
+                }
+                throw new SandboxInfrastructureException($"sandbox worker did not start ({isolation.Level}){exit}: {worker.StderrTail()}");
             }
             if (!IsolationHolds(isolation.Level, ready))
             {
