@@ -61,18 +61,8 @@ public static class DemoCommand
             };
             string outDir = parse.GetValue(output)!;
             DemoSummary summary = null!;
-            IReadOnlyList<StageRecord> records = [];
-            await AnsiConsole.Progress()
-                .AutoClear(false)
-                .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
-                    new ElapsedTimeColumn())
-                .StartAsync(async context =>
-                {
-                    var observer = new ProgressObserver(context);
-                    summary = await Demo.RunAsync(outDir, settings, parse.GetValue(force), observer,
-                        common.Device, cancellation);
-                    records = observer.Records;
-                });
+            IReadOnlyList<StageRecord> records = await StageProgressObserver.RunAsync(Demo.Stages, async observer =>
+                summary = await Demo.RunAsync(outDir, settings, parse.GetValue(force), observer, common.Device, cancellation));
 
             var stages = new Table().Title("stages").AddColumns("stage", "seconds", "result");
             foreach (StageRecord record in records)
@@ -125,39 +115,4 @@ public static class DemoCommand
     private static string Bound(JsonNode? value) => value is null ? "-" : F(value.GetValue<double>(), "F3");
 
     private static string Percent(double value) => double.IsNaN(value) ? "n/a" : (value * 100).ToString("F1", CultureInfo.InvariantCulture) + "%";
-
-    /// <summary>One progress bar per stage, created up front so the whole pipeline is visible from the start.</summary>
-    private sealed class ProgressObserver : IStageObserver
-    {
-        private readonly Dictionary<string, ProgressTask> _tasks = new();
-        private readonly List<StageRecord> _records = new();
-
-        public ProgressObserver(ProgressContext context)
-        {
-            foreach (string stage in Demo.Stages)
-            {
-                _tasks[stage] = context.AddTask(stage, autoStart: false, maxValue: 1);
-            }
-        }
-
-        public IReadOnlyList<StageRecord> Records => _records;
-
-        public void Started(string stage) => _tasks[stage].StartTask();
-
-        public void Progress(string stage, double fraction, string message)
-        {
-            ProgressTask task = _tasks[stage];
-            task.Value = Math.Clamp(fraction, 0, 1);
-            task.Description = $"{stage}: {Markup.Escape(message)}";
-        }
-
-        public void Finished(StageRecord record)
-        {
-            ProgressTask task = _tasks[record.Stage];
-            task.Value = 1;
-            task.Description = record.Reused ? $"{record.Stage} (reused)" : record.Stage;
-            task.StopTask();
-            _records.Add(record);
-        }
-    }
 }

@@ -4,7 +4,7 @@ using Spectre.Console;
 
 namespace PfPpo.Cli.Commands;
 
-/// <summary><c>pfppo tasks</c>: generate the embedded code benchmark (train.jsonl and test.jsonl).</summary>
+/// <summary><c>pfppo tasks</c>: generate the embedded code benchmark (train.jsonl, test.jsonl and, if asked for, validation.jsonl).</summary>
 public static class TasksCommand
 {
     public static Command Create()
@@ -29,6 +29,11 @@ public static class TasksCommand
             Description = "Number of test tasks.",
             DefaultValueFactory = _ => TaskGenerator.DefaultTestCount,
         }.InRange(0, MaxTasks);
+        var validationOption = new Option<int>("--validation")
+        {
+            Description = "Number of validation tasks (validation.jsonl): drawn like the test tasks, disjoint from both splits, for choosing checkpoints; the other splits do not change.",
+            DefaultValueFactory = _ => 0,
+        }.InRange(0, MaxTasks);
 
         var command = new Command("tasks", "Generate the embedded code-generation benchmark (HumanEval format plus io_tests).")
         {
@@ -36,6 +41,7 @@ public static class TasksCommand
             seedOption,
             trainOption,
             testOption,
+            validationOption,
         };
         command.SetAction(parseResult => UserErrors.Run(() =>
         {
@@ -45,18 +51,25 @@ public static class TasksCommand
                 TaskSplits splits;
                 try
                 {
-                    splits = TaskGenerator.Generate(seed, parseResult.GetValue(trainOption), parseResult.GetValue(testOption));
+                    splits = TaskGenerator.Generate(seed, parseResult.GetValue(trainOption), parseResult.GetValue(testOption),
+                        parseResult.GetValue(validationOption));
                 }
                 catch (ArgumentException e) when (e.Message.StartsWith("could not draw", StringComparison.Ordinal))
                 {
                     // The families hold fewer distinct prompts than asked for: the counts are the user's to lower.
-                    throw new UsageException($"--train/--test: {e.Message}", e);
+                    throw new UsageException($"--train/--test/--validation: {e.Message}", e);
                 }
                 outDir.Create();
                 string trainPath = Path.Combine(outDir.FullName, "train.jsonl");
                 string testPath = Path.Combine(outDir.FullName, "test.jsonl");
                 TaskJsonl.Write(trainPath, splits.Train);
                 TaskJsonl.Write(testPath, splits.Test);
+                if (splits.Validation.Count > 0)
+                {
+                    string validationPath = Path.Combine(outDir.FullName, "validation.jsonl");
+                    TaskJsonl.Write(validationPath, splits.Validation);
+                    Console.WriteLine($"wrote {splits.Validation.Count} validation tasks to {validationPath}");
+                }
                 PrintSummary(splits, seed, trainPath, testPath);
                 return 0;
             }

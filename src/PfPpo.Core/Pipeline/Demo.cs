@@ -38,6 +38,8 @@ public sealed record DemoSettings
     public double SampleTemperature { get; init; } = 1.0;
     public int MaxNewTokens { get; init; } = 128;
     public int Workers { get; init; }
+    /// <summary>Validation tasks (drawn like the test tasks, disjoint from them); when there are any, the r2 stage samples them instead of the test tasks.</summary>
+    public int ValidationTasks { get; init; }
 
     /// <summary>Reward-model data: samples of the first training prompts by the SFT model (seeded with <see cref="Seed"/>).</summary>
     public RmDataOptions RmData { get; init; } = new() { Prompts = 400, SamplesPerPrompt = 5, MaxNewTokens = 128, Pairing = PairingMode.All };
@@ -111,129 +113,18 @@ public sealed record DemoSummary(double GreedyPassAt1, IReadOnlyDictionary<int, 
 /// </summary>
 public static class Demo
 {
-    public static readonly IReadOnlyList<string> Stages = ["tasks", "tokenizer", "init", "sft", "eval", "rm-data", "rm", "r2", "ppo-m", "pf-ppo"];
+    public static readonly IReadOnlyList<string> Stages = [.. SharedStages.Names(evaluate: true), "ppo-m", "pf-ppo"];
 
     public static async Task<DemoSummary> RunAsync(string outDir, DemoSettings settings, bool force, IStageObserver? observer,
         Device device, CancellationToken cancellation = default)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var runner = new StageRunner(outDir, force, observer);
-        string trainPath = Path.Combine(runner.StageDirectory("tasks"), "train.jsonl");
-        string testPath = Path.Combine(runner.StageDirectory("tasks"), "test.jsonl");
 
-        // 1. tasks: the generated benchmark (train.jsonl, test.jsonl)
-        StageOutcome<TasksResult> tasks = await runner.RunAsync("tasks", StageRunner.Key(new { settings.Seed, settings.TrainTasks, settings.TestTasks }), stage =>
-        {
-            TaskSplits splits = TaskGenerator.Generate(settings.Seed, settings.TrainTasks, settings.TestTasks);
-            TaskJsonl.Write(trainPath, splits.Train);
-            TaskJsonl.Write(testPath, splits.Test);
-            return Task.FromResult(new TasksResult(splits.Train.Count, splits.Test.Count, splits.HeldOut.Count));
-        }, cancellation);
-
-        // 2. tokenizer: byte-level BPE trained on the training prompts and solutions
-        StageOutcome<TokenizerResult> tokenizer = await runner.RunAsync("tokenizer", StageRunner.Key(new { settings.VocabSize }, tasks.Key), stage =>
-        {
-            IEnumerable<string> texts = TaskJsonl.Read(trainPath).Select(t => t.Prompt + t.CanonicalSolution);
-            string path = Path.Combine(stage.Directory, HfCheckpoint.TokenizerFile);
-            BpeTrainer.Train(texts, new BpeTrainerOptions { VocabSize = settings.VocabSize }, path);
-            return Task.FromResult(new TokenizerResult(HfTokenizer.Load(path).VocabSize));
-        }, cancellation);
-
-        // 3. init: a randomly initialised model with that tokenizer
-        StageOutcome<InitResult> init = await runner.RunAsync("init", StageRunner.Key(new { settings.Shape, settings.Seed }, tokenizer.Key), stage =>
-        {
-            (ModelConfig _, long parameters) = ModelInitializer.Create(settings.Shape,
-                Path.Combine(runner.StageDirectory("tokenizer"), HfCheckpoint.TokenizerFile), stage.Directory, settings.Seed);
-            return Task.FromResult(new InitResult(parameters));
-        }, cancellation);
-
-        // 4. sft: supervised fine-tuning on the training tasks (an interrupted run with the same key resumes)
-        SftOptions sftOptions = settings.Sft with { Seed = settings.Seed };
-        StageOutcome<SftStageResult> sft = await runner.RunAsync("sft", StageRunner.Key(sftOptions, init.Key, tasks.Key), async stage =>
-        {
-            var progress = new SynchronousProgress<TrainingProgress>(p => stage.Progress.Report(((double)p.Step / p.TotalSteps,
-                string.Create(CultureInfo.InvariantCulture, $"loss {p.Metrics.GetValueOrDefault("train/loss"):F3}") +
-                (p.Metrics.TryGetValue("eval/loss", out double e) ? string.Create(CultureInfo.InvariantCulture, $", held-out {e:F3}") : ""))));
-            SftResult result = await SftTrainer.RunAsync(runner.StageDirectory("init"), trainPath, stage.Directory, sftOptions, device, ScalarType.Float32,
-                resume: stage.Resumable ? ResumeMode.ResumeIfPresent : ResumeMode.Fresh, force: !stage.Resumable, progress: progress,
-                cancellation: stage.Cancellation);
-            return new SftStageResult(result.Steps, result.FinalTrainLoss, result.FinalEvalLoss, result.TrainExamples, result.DroppedExamples);
-        }, cancellation);
-
-        // 5. eval: greedy pass@1 and sampled pass@k on the held-out test tasks, scored in the sandbox
-        string evalKey = StageRunner.Key(new { settings.Samples, settings.SampleTemperature, settings.MaxNewTokens, settings.Seed }, sft.Key, tasks.Key);
-        StageOutcome<EvalStageResult> eval = await runner.RunAsync("eval", evalKey, async stage =>
-        {
-            IReadOnlyList<Problem> problems = ProblemSet.Load(testPath).Problems;
-            using CausalLM model = HfCheckpoint.LoadCausalLM(runner.StageDirectory("sft"), device);
-            model.eval();
-            HfTokenizer tok = HfTokenizer.Load(Path.Combine(runner.StageDirectory("sft"), HfCheckpoint.TokenizerFile));
-            await using Scorer scorer = await Scorer.CreateAsync(new ScorerOptions(settings.Workers), stage.Cancellation);
-            await scorer.CalibrateAsync(problems, stage.Cancellation);
-            var greedyOptions = new EvalOptions
-            {
-                NumSamples = 1, Temperature = 0, MaxNewTokens = settings.MaxNewTokens, Seed = settings.Seed, Ks = [1],
-                EosTokenIds = HfCheckpoint.LoadEosTokenIds(runner.StageDirectory("sft")),
-            };
-            EvalReport greedy = await ModelEvaluator.RunAsync(model, tok, problems, greedyOptions, scorer,
-                new SynchronousProgress<EvalProgress>(p => stage.Progress.Report((0.2 * p.Scored / p.Total, $"greedy {p.Scored}/{p.Total}"))), stage.Cancellation);
-            int[] ks = new[] { 1, settings.Samples }.Distinct().ToArray();
-            var sampledOptions = greedyOptions with { NumSamples = settings.Samples, Temperature = settings.SampleTemperature, Ks = ks };
-            EvalReport sampled = await ModelEvaluator.RunAsync(model, tok, problems, sampledOptions, scorer,
-                new SynchronousProgress<EvalProgress>(p => stage.Progress.Report((0.2 + 0.8 * p.Scored / p.Total, $"sampled {p.Scored}/{p.Total}"))), stage.Cancellation);
-            ResultsJsonl.Write(Path.Combine(stage.Directory, "greedy.jsonl"), greedy.Samples);
-            ResultsJsonl.Write(Path.Combine(stage.Directory, "sampled.jsonl"), sampled.Samples);
-            return new EvalStageResult(greedy.PassAt(1), ks.ToDictionary(k => k, sampled.PassAt), sampled.MixedFraction,
-                scorer.Isolation.Level.ToString(), greedy.GenerationSeconds + sampled.GenerationSeconds);
-        }, cancellation);
-
-        // 6. rm-data: samples of training prompts by the SFT model, scored in the sandbox, and preference pairs
-        string sftDir = runner.StageDirectory("sft");
-        RmDataOptions rmDataOptions = settings.RmData with { Seed = settings.Seed, Workers = 0 };
-        StageOutcome<RmDataStageResult> rmData = await runner.RunAsync("rm-data", StageRunner.Key(rmDataOptions, sft.Key, tasks.Key), async stage =>
-        {
-            RmDataResult result = await RmData.RunAsync(sftDir, trainPath, stage.Directory, rmDataOptions with { Workers = settings.Workers }, device,
-                ScalarType.Float32, RolloutProgress(stage), stage.Cancellation);
-            return new RmDataStageResult(result.Prompts, result.Samples, result.Pairs, result.PromptsWithoutPair, result.SandboxErrors, result.PassRate,
-                result.GenerationSeconds, result.SandboxSeconds);
-        }, cancellation);
-
-        // 7. rm: the reward model, from the SFT model, on those pairs (an interrupted run with the same key resumes)
-        RewardTrainerOptions rmOptions = settings.Rm with { Seed = settings.Seed };
-        string pairsPath = Path.Combine(runner.StageDirectory("rm-data"), RmData.PairsFile);
-        StageOutcome<RmStageResult> rm = await runner.RunAsync("rm", StageRunner.Key(rmOptions, rmData.Key, sft.Key), async stage =>
-        {
-            if (rmData.Result.Pairs == 0)
-            {
-                // Every prompt's responses scored alike (a model too weak to pass any test): nothing to learn from. The
-                // pipeline goes on with the untrained head, and the result, the summary and the CLI say so.
-                using ScalarHeadModel untrained = HfCheckpoint.LoadScalarHead(sftDir, device, ScalarType.Float32, rmOptions.Seed);
-                HfCheckpoint.Save(untrained, stage.Directory);
-                File.Copy(Path.Combine(sftDir, HfCheckpoint.TokenizerFile), Path.Combine(stage.Directory, HfCheckpoint.TokenizerFile), overwrite: true);
-                return new RmStageResult(0, double.NaN, double.NaN, 0, 0, 0, double.NaN, double.NaN, Trained: false);
-            }
-            var progress = new SynchronousProgress<TrainingProgress>(p => stage.Progress.Report(((double)p.Step / p.TotalSteps,
-                string.Create(CultureInfo.InvariantCulture, $"loss {p.Metrics.GetValueOrDefault("train/loss"):F3}") +
-                (p.Metrics.TryGetValue("eval/accuracy", out double a) ? string.Create(CultureInfo.InvariantCulture, $", held-out accuracy {a:P1}") : ""))));
-            RewardTrainerResult result = await RewardTrainer.RunAsync(sftDir, pairsPath, stage.Directory, rmOptions, device, ScalarType.Float32,
-                resume: stage.Resumable ? ResumeMode.ResumeIfPresent : ResumeMode.Fresh, force: !stage.Resumable, progress: progress,
-                cancellation: stage.Cancellation);
-            return new RmStageResult(result.Steps, result.FinalTrainLoss, result.HeldOutAccuracy, result.TrainPairs, result.HeldOutPairs,
-                result.DroppedPairs, result.RewardMean, result.RewardStd, Trained: true);
-        }, cancellation);
-
-        // 8. r2: fresh samples of the held-out test prompts, rewarded by the RM, R² per filtration strategy
-        R2RunOptions r2Options = settings.R2 with { Seed = settings.Seed, Sampling = settings.R2.Sampling with { Seed = settings.Seed, Workers = 0 } };
-        StageOutcome<R2StageResult> r2 = await runner.RunAsync("r2", StageRunner.Key(r2Options, rm.Key, sft.Key, tasks.Key), async stage =>
-        {
-            R2RunResult result = await R2Run.RunAsync(new R2Inputs(sftDir, runner.StageDirectory("rm"), testPath, Samples: null), stage.Directory,
-                r2Options with { Sampling = r2Options.Sampling with { Workers = settings.Workers } }, device, ScalarType.Float32,
-                RolloutProgress(stage), stage.Cancellation);
-            var best = R2Analysis.Recommend(result.Strategies);
-            return new R2StageResult(result.Prompts, result.Samples, result.PairAccuracy.Accuracy, result.PairAccuracy.Pairs, best?.Best.Strategy,
-                best?.Overlaps ?? false, result.GenerationSeconds, result.SandboxSeconds, result.RewardSeconds);
-        }, cancellation);
-        JsonObject r2Strategies = JsonNode.Parse(File.ReadAllText(Path.Combine(runner.StageDirectory("r2"), R2Run.JsonFile)))!["strategies"]!.AsObject();
+        // 1-8. tasks, tokenizer, init, sft, eval, rm-data, rm, r2
+        SharedOutcome shared = await SharedStages.RunAsync(runner, settings, evaluate: true, device, cancellation);
+        (StageOutcome<TasksResult> tasks, StageOutcome<SftStageResult> sft, StageOutcome<EvalStageResult> eval, StageOutcome<RmStageResult> rm) =
+            (shared.Tasks, shared.Sft, shared.Eval!, shared.Rm);
 
         // 9, 10. ppo-m and pf-ppo: PPO on the RM's reward from the SFT model, without a filter and with the filtering strategy
         //        whose kept responses gave the highest binned R² (none excluded: that is PPO-M), each scored on the test tasks
@@ -242,31 +133,29 @@ public static class Demo
         {
             Seed = settings.Seed, Workers = settings.Workers, Reward = rm.Result.Trained ? settings.Ppo.Reward : RewardSource.Execution,
         };
-        var ppoInputs = new PpoInputs(sftDir, runner.StageDirectory("rm"), trainPath, Output: "", EvalProblems: testPath);
+        var ppoInputs = new PpoInputs(shared.Paths.Sft, shared.Paths.Rm, shared.Paths.Train, Output: "", EvalProblems: shared.Paths.Test);
         StageOutcome<RlStageResult> ppoM = await runner.RunAsync("ppo-m", StageRunner.Key(ppoOptions with { Workers = 0 }, rm.Key, sft.Key, tasks.Key),
             stage => RlStage.RunAsync(stage, ppoInputs, ppoOptions with { Filter = "none" }, device), cancellation);
-        string pfFilter = BestFilter(r2Strategies);
+        string pfFilter = BestFilter(shared.R2Strategies);
         StageOutcome<RlStageResult> pfPpo = await runner.RunAsync("pf-ppo",
             StageRunner.Key(ppoOptions with { Workers = 0, Filter = pfFilter }, rm.Key, sft.Key, tasks.Key),
             stage => RlStage.RunAsync(stage, ppoInputs, ppoOptions with { Filter = pfFilter }, device), cancellation);
 
-        StageRecord[] records = [tasks.Record, tokenizer.Record, init.Record, sft.Record, eval.Record, rmData.Record, rm.Record, r2.Record,
-            ppoM.Record, pfPpo.Record];
+        StageRecord[] records = [.. shared.Records, ppoM.Record, pfPpo.Record];
         var summary = new DemoSummary(eval.Result.GreedyPassAt1, eval.Result.SampledPassAt, settings.Samples, eval.Result.MixedFraction,
-            records.ToDictionary(r => r.Stage, r => Math.Round(r.Seconds, 2)), records.Sum(r => r.Seconds), init.Result.Parameters,
-            eval.Result.Isolation, rm.Result.HeldOutAccuracy, rm.Result.HeldOutPairs, r2Strategies, r2.Result, rm.Result.Trained, ppoM.Result, pfPpo.Result);
+            records.ToDictionary(r => r.Stage, r => Math.Round(r.Seconds, 2)), records.Sum(r => r.Seconds), shared.Init.Result.Parameters,
+            eval.Result.Isolation, rm.Result.HeldOutAccuracy, rm.Result.HeldOutPairs, shared.R2Strategies, shared.R2.Result, rm.Result.Trained, ppoM.Result,
+            pfPpo.Result);
         WriteSummary(Path.Combine(outDir, "summary.json"), summary, settings, records, clock.Elapsed.TotalSeconds);
         return summary;
     }
 
     /// <summary>The strategy other than none with the highest binned R² in r2.json's strategies (br when none is defined).</summary>
-    private static string BestFilter(JsonObject strategies) =>
+    public static string BestFilter(JsonObject strategies) =>
         strategies.Where(kv => kv.Key != "none" && kv.Value?["binned"]?["r2"] is JsonValue)
             .OrderByDescending(kv => kv.Value!["binned"]!["r2"]!.GetValue<double>())
             .Select(kv => kv.Key).FirstOrDefault() ?? "br";
 
-    private static SynchronousProgress<RolloutProgress> RolloutProgress(StageContext stage) =>
-        new(p => stage.Progress.Report(((p.Generated + p.Scored) / (2.0 * Math.Max(1, p.Total)), $"generated {p.Generated}/{p.Total}, scored {p.Scored}/{p.Total}")));
 
     /// <summary>
     /// summary.json: <c>pass_at_1</c> is greedy; <c>pass_at_K</c> for each sampled k above 1 (K named by its k);

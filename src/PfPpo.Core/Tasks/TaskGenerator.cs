@@ -8,7 +8,13 @@ namespace PfPpo.Tasks;
 public sealed record FamilyWording(string Family, int Wording);
 
 /// <summary>The generated benchmark: training and test tasks and the combinations only the test set uses.</summary>
-public sealed record TaskSplits(IReadOnlyList<CodeTask> Train, IReadOnlyList<CodeTask> Test, IReadOnlyList<FamilyWording> HeldOut);
+/// <param name="Validation">
+/// Tasks drawn like the test tasks (held-out combinations included) but disjoint from them and from training: for choosing
+/// checkpoints and settings without looking at the test set. Empty unless asked for; asking for them leaves the other
+/// splits unchanged.
+/// </param>
+public sealed record TaskSplits(IReadOnlyList<CodeTask> Train, IReadOnlyList<CodeTask> Test, IReadOnlyList<FamilyWording> HeldOut,
+    IReadOnlyList<CodeTask> Validation);
 
 /// <summary>
 /// Generates the embedded code benchmark. Deterministic for a seed: the same seed and counts give byte-identical
@@ -28,24 +34,28 @@ public static class TaskGenerator
     private const int HeaderRetries = 30;
 
     /// <summary>Generates both splits from <see cref="TaskFamilies.All"/>.</summary>
-    public static TaskSplits Generate(int seed = DefaultSeed, int trainCount = DefaultTrainCount, int testCount = DefaultTestCount) =>
-        Generate(TaskFamilies.All, seed, trainCount, testCount);
+    public static TaskSplits Generate(int seed = DefaultSeed, int trainCount = DefaultTrainCount, int testCount = DefaultTestCount,
+        int validationCount = 0) =>
+        Generate(TaskFamilies.All, seed, trainCount, testCount, validationCount);
 
-    /// <summary>Generates both splits from the given families.</summary>
-    public static TaskSplits Generate(IReadOnlyList<TaskFamily> families, int seed, int trainCount, int testCount)
+    /// <summary>Generates the splits from the given families.</summary>
+    public static TaskSplits Generate(IReadOnlyList<TaskFamily> families, int seed, int trainCount, int testCount, int validationCount = 0)
     {
         ArgumentNullException.ThrowIfNull(families);
         ArgumentOutOfRangeException.ThrowIfZero(families.Count);
         ArgumentOutOfRangeException.ThrowIfNegative(trainCount);
         ArgumentOutOfRangeException.ThrowIfNegative(testCount);
+        ArgumentOutOfRangeException.ThrowIfNegative(validationCount);
 
         HashSet<FamilyWording> heldOut = ChooseHeldOut(families, new Random(Seeds.Derive(seed, 0)));
         var usedPrompts = new HashSet<string>(StringComparer.Ordinal);
         List<CodeTask> train = Draw(families, new Random(Seeds.Derive(seed, 1)), "train", trainCount, heldOut, usedPrompts, trainHeaders: null);
         var trainHeaders = train.Select(t => Header(t.Prompt)).ToHashSet(StringComparer.Ordinal);
         List<CodeTask> test = Draw(families, new Random(Seeds.Derive(seed, 2)), "test", testCount, heldOut, usedPrompts, trainHeaders);
+        // drawn last, from its own stream, so asking for a validation split changes neither training nor test
+        List<CodeTask> validation = Draw(families, new Random(Seeds.Derive(seed, 3)), "validation", validationCount, heldOut, usedPrompts, trainHeaders);
         List<FamilyWording> heldOutList = [.. heldOut.OrderBy(p => p.Family, StringComparer.Ordinal).ThenBy(p => p.Wording)];
-        return new TaskSplits(train, test, heldOutList);
+        return new TaskSplits(train, test, heldOutList, validation);
     }
 
     /// <summary>Turns a generated function into a task: prompt with examples, body, check() and io_tests.</summary>

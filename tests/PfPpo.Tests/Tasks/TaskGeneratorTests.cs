@@ -33,6 +33,22 @@ public class TaskGeneratorTests
     }
 
     [Fact]
+    public void ValidationSplitIsDisjointAndLeavesTheOtherSplitsUnchanged()
+    {
+        TaskSplits withValidation = TaskGenerator.Generate(seed: 7, trainCount: 1500, testCount: 300, validationCount: 120);
+        Assert.Equal(Text(Splits.Train), Text(withValidation.Train));
+        Assert.Equal(Text(Splits.Test), Text(withValidation.Test));
+        Assert.Empty(Splits.Validation);
+        Assert.Equal(120, withValidation.Validation.Count);
+        var seen = withValidation.Train.Concat(withValidation.Test).Select(t => t.Prompt).ToHashSet(StringComparer.Ordinal);
+        Assert.All(withValidation.Validation, t => Assert.DoesNotContain(t.Prompt, seen));
+        Assert.All(withValidation.Validation, t => Assert.StartsWith("PfPpo/validation/", t.TaskId, StringComparison.Ordinal));
+        // drawn like the test split: held-out (family, wording) combinations occur, and every difficulty level
+        Assert.Contains(withValidation.Validation, t => t.HeldOut);
+        Assert.Equal([1, 2, 3], withValidation.Validation.Select(t => t.Difficulty).Distinct().Order());
+    }
+
+    [Fact]
     public void NoTestPromptAppearsInTrainAndPromptsAreUnique()
     {
         var trainPrompts = Splits.Train.Select(t => t.Prompt).ToHashSet(StringComparer.Ordinal);

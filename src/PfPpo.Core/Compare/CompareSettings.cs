@@ -1,0 +1,67 @@
+using PfPpo.Pipeline;
+using PfPpo.Ppo;
+using PfPpo.Preference;
+using PfPpo.Raft;
+
+namespace PfPpo.Compare;
+
+/// <summary>
+/// Everything a comparison chooses. The shared stages are the demo's (the same SFT model and reward model for every
+/// method) plus a validation split; every method × seed then starts from them with the settings of its trainer below.
+/// The RL sizes are chosen so one run takes about two minutes on the project's 2-core machine (docs/results.md says how).
+/// </summary>
+public sealed record CompareSettings
+{
+    public IReadOnlyList<string> Methods { get; init; } = ComparisonMethods.QuickMethods;
+
+    /// <summary>The seeds of the method runs (each seeds the trainer's sampling and data order; the shared stages keep theirs).</summary>
+    public IReadOnlyList<int> Seeds { get; init; } = [1, 2, 3];
+
+    /// <summary>The shared stages: tasks (with a validation split), tokenizer, model, SFT, RM data, RM, R².</summary>
+    public DemoSettings Shared { get; init; } = new() { ValidationTasks = 200 };
+
+    /// <summary>Every PPO-family row (PPO-S, PPO-M, PF-PPO, the ablations, GRPO) on the same rollout and update sizes.</summary>
+    public PpoOptions Ppo { get; init; } = new()
+    {
+        Reward = RewardSource.Rm, PromptsPerIteration = 16, SamplesPerPrompt = 5, Iterations = 20, MiniBatchSize = 40, Epochs = 2,
+        ActorLearningRate = 1e-4, CriticLearningRate = 1e-3, CriticWarmupIterations = 1, MaxNewTokens = 128, EvalEvery = 5, HeldOutFraction = 0,
+    };
+
+    /// <summary>RAFT: as many sampled responses in all as a PPO run (2 rounds × 160 prompts × 5), the RM's best of each prompt kept.</summary>
+    public RaftOptions Raft { get; init; } = new()
+    {
+        SamplesPerPrompt = 5, Prompts = 160, Rounds = 2, MaxNewTokens = 128,
+        Sft = new() { Epochs = 1, BatchSize = 16, LearningRate = 1e-4, HeldOutFraction = 0, EvalEvery = 0, LogEvery = 5, MaxLength = 384 },
+    };
+
+    /// <summary>DPO, IPO and KTO on the RM's own pairs (one epoch).</summary>
+    public PreferenceOptions Preference { get; init; } = new()
+    {
+        Beta = 0.1, Epochs = 1, BatchSize = 16, LearningRate = 5e-5, HeldOutFraction = 0.1, EvalEvery = 50, LogEvery = 5, MaxNewTokens = 128,
+    };
+
+    /// <summary>Extra problem files (HumanEval, MBPP or LeetCode format) every method's final model is also scored on.</summary>
+    public IReadOnlyList<string> EvalProblems { get; init; } = [];
+
+    /// <summary>Longest completion of an evaluation.</summary>
+    public int MaxNewTokens { get; init; } = 128;
+
+    /// <summary>Bootstrap resamples of the seeds for the rank correlation's interval.</summary>
+    public int Bootstrap { get; init; } = 2000;
+
+    public int Workers { get; init; }
+
+    /// <summary>The quick preset: six methods, three seeds (issue 12: within 45 minutes on the 2-core machine).</summary>
+    public static CompareSettings Quick => new();
+
+    /// <summary>The paper preset: every method, five seeds.</summary>
+    public static CompareSettings Paper => new() { Methods = [.. ComparisonMethods.All.Select(m => m.Name)], Seeds = [1, 2, 3, 4, 5] };
+
+    /// <summary>The preset called <paramref name="name"/>.</summary>
+    public static CompareSettings Preset(string name) => name.ToLowerInvariant() switch
+    {
+        "quick" => Quick,
+        "paper" => Paper,
+        _ => throw new FormatException($"unknown preset '{name}'; expected quick or paper"),
+    };
+}
