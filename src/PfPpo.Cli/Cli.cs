@@ -25,6 +25,7 @@ public static class Cli
             PpoCommand.Create(),
             DpoCommand.Create(),
             RaftCommand.Create(),
+            BondCommand.Create(),
             ScoreCommand.Create(),
             EvalCommand.Create(),
             InfoCommand.Create(),
