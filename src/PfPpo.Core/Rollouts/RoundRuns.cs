@@ -23,7 +23,7 @@ public sealed record RoundSampling(int SamplesPerPrompt, double Temperature, dou
 /// </summary>
 public static class RoundRuns
 {
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     /// <summary>The first <paramref name="count"/> problems of a shuffle seeded by <paramref name="seed"/> (null: all, shuffled).</summary>
     public static Problem[] Prompts(IReadOnlyList<Problem> problems, int seed, int? count)
