@@ -162,6 +162,8 @@ public static class IterativeDpo
             model = Path.Combine(trainDir, PreferenceTrainer.FinalFolder);
         }
 
+        WriteMetrics(inputs.Output, rounds);
+
         // --- the last round's model as final/, its pass@1, summary.json ---
         string final = Path.Combine(inputs.Output, FinalFolder);
         RoundRuns.CopyModel(model, final);
@@ -191,6 +193,42 @@ public static class IterativeDpo
         }
         RoundRuns.WriteSummary(Path.Combine(inputs.Output, SummaryFile), summary);
         return new IterativeDpoResult(rounds, reused, passAt1, totalPairs, clock.Elapsed.TotalSeconds, inputs.Output);
+    }
+
+    /// <summary>
+    /// The run's <c>metrics.jsonl</c> + <c>tensorboard/</c>: every round's training records, steps counted across rounds,
+    /// with <c>train/round</c>, and at each sampled round's first step <c>round/reward_mean</c> and <c>round/pass_rate</c> of
+    /// its samples (drawn from the model as it stood at that step). Rebuilt from the rounds' own metrics.
+    /// </summary>
+    private static void WriteMetrics(string outDir, IReadOnlyList<IterativeDpoRound> rounds)
+    {
+        using var metrics = new MetricsLogger(outDir, resumedAtStep: null);
+        int offset = 0;
+        foreach (IterativeDpoRound round in rounds)
+        {
+            string path = Path.Combine(RoundFolder(outDir, round.Round), TrainingFolder, "metrics.jsonl");
+            bool first = true;
+            foreach (string line in File.ReadLines(path))
+            {
+                JsonObject record = JsonNode.Parse(line)!.AsObject();
+                var values = new Dictionary<string, double> { ["train/round"] = round.Round };
+                foreach ((string name, JsonNode? value) in record)
+                {
+                    if (name != "step" && value is JsonValue number && number.TryGetValue(out double x))
+                    {
+                        values[name] = x;
+                    }
+                }
+                if (first && round.PairsSource == "sampled")
+                {
+                    values["round/reward_mean"] = round.RewardMean;
+                    values["round/pass_rate"] = round.PassRate;
+                }
+                first = false;
+                metrics.Log(offset + record["step"]!.GetValue<int>(), values);
+            }
+            offset += round.Steps;
+        }
     }
 
     /// <summary>

@@ -55,6 +55,12 @@ public class IterativeDpoTests(PpoFixture fixture) : IClassFixture<PpoFixture>
         using (HfCheckpoint.LoadCausalLM(Path.Combine(outDir, IterativeDpo.FinalFolder)))
         {
         }
+        // The run's metrics.jsonl: both rounds' steps counted across rounds, with the sampled rounds' reward.
+        JsonElement[] records = File.ReadAllLines(Path.Combine(outDir, "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToArray();
+        Assert.Equal([1, 2, 3, 4, 5, 6], records.Select(r => r.GetProperty("step").GetInt32()));
+        Assert.Equal([1, 1, 1, 2, 2, 2], records.Select(r => (int)r.GetProperty("train/round").GetDouble()));
+        Assert.Equal(result.Rounds[1].RewardMean, records[3].GetProperty("round/reward_mean").GetDouble(), 9);
+        Assert.True(Directory.Exists(Path.Combine(outDir, "tensorboard")));
         JsonObject summary = JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, IterativeDpo.SummaryFile)))!.AsObject();
         Assert.Equal("iterative-dpo", summary["method"]!.GetValue<string>());
         Assert.Equal(2, summary["rounds"]!.AsArray().Count);
