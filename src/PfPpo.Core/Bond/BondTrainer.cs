@@ -118,6 +118,7 @@ public static class BondTrainer
         var fileInputs = new Dictionary<string, string> { ["policy"] = inputs.Policy, ["rm"] = inputs.RewardModel, ["problems"] = inputs.Problems };
         RunFingerprint fingerprint = RunFingerprint.Of(new { Options = options.ResultDefining, DType = dtype.ToString() }, fileInputs);
         RoundRuns.OpenRun(inputs.Output, RunFile, "iteration-*", "BOND run's iterations", fingerprint, resume, force);
+        RoundRuns.WriteConfig(inputs.Output, inputs, options, dtype, device);
 
         using var rm = new RewardScorer(inputs.RewardModel, device, dtype, options.RewardBatchSize);
         await using Scorer scorer = await Scorer.CreateAsync(new ScorerOptions(options.Workers), cancellation);

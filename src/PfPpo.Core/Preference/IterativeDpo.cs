@@ -102,6 +102,7 @@ public static class IterativeDpo
         }
         RunFingerprint fingerprint = RunFingerprint.Of(new { Options = options.ResultDefining, DType = dtype.ToString() }, fileInputs);
         RoundRuns.OpenRun(inputs.Output, RunFile, "round-*", "iterative DPO run's rounds", fingerprint, resume, force);
+        RoundRuns.WriteConfig(inputs.Output, inputs, options, dtype, device);
 
         using var rm = new RewardScorer(inputs.RewardModel, device, dtype, options.RewardBatchSize);
         await using Scorer scorer = await Scorer.CreateAsync(new ScorerOptions(options.Workers), cancellation);

@@ -23,6 +23,7 @@ public sealed record RoundSampling(int SamplesPerPrompt, double Temperature, dou
 /// </summary>
 public static class RoundRuns
 {
+    public const string ConfigFile = "run_config.json";
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     /// <summary>The first <paramref name="count"/> problems of a shuffle seeded by <paramref name="seed"/> (null: all, shuffled).</summary>
@@ -95,6 +96,19 @@ public static class RoundRuns
         }
         Directory.CreateDirectory(outDir);
         AtomicFile.WriteAllText(runPath, JsonSerializer.Serialize(fingerprint.Items, Json) + "\n");
+    }
+
+    /// <summary>The run's <c>run_config.json</c> (as PPO writes it): its inputs, every option, the dtype and the device.</summary>
+    public static void WriteConfig(string outDir, object inputs, object options, ScalarType dtype, Device device)
+    {
+        var json = new System.Text.Json.Nodes.JsonObject
+        {
+            ["inputs"] = JsonSerializer.SerializeToNode(inputs, inputs.GetType(), Json),
+            ["options"] = JsonSerializer.SerializeToNode(options, options.GetType(), Json),
+            ["dtype"] = dtype.ToString(),
+            ["device"] = device.ToString(),
+        };
+        AtomicFile.WriteAllText(Path.Combine(outDir, ConfigFile), json.ToJsonString(Json) + "\n");
     }
 
     /// <summary>Copies a checkpoint's files (not its metrics) into <paramref name="to"/>: the last round's model as <c>final/</c>.</summary>

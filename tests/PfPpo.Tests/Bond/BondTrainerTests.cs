@@ -58,6 +58,8 @@ public class BondTrainerTests(PpoFixture fixture) : IClassFixture<PpoFixture>
         Assert.Equal(0, records[0].GetProperty("train/kl_anchor").GetDouble(), 4);
         Assert.Equal([1, 1, 2, 2], records.Select(r => (int)r.GetProperty("train/iteration").GetDouble()));
         Assert.True(Directory.Exists(Path.Combine(outDir, "tensorboard")));
+        JsonObject config = JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, RoundRuns.ConfigFile)))!.AsObject();
+        Assert.Equal(1.0, config["options"]!["Beta"]!.GetValue<double>());
 
         JsonObject summary = JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, BondTrainer.SummaryFile)))!.AsObject();
         Assert.Equal("bond", summary["method"]!.GetValue<string>());
