@@ -25,6 +25,7 @@ public static class Cli
             PpoCommand.Create(),
             DpoCommand.Create(),
             RaftCommand.Create(),
+            BondCommand.Create(),
             CompareCommand.Create(),
             ScoreCommand.Create(),
             EvalCommand.Create(),

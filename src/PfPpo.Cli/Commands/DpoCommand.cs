@@ -41,12 +41,27 @@ public static class DpoCommand
         var resume = new Option<bool>("--resume") { Description = "Continue from the newest intact checkpoint in --out (the cached reference log-probs are reused)." };
         var force = new Option<bool>("--force") { Description = "Start over in an --out that holds another run's checkpoints (deletes them)." };
         var stopAfter = new Option<int?>("--stop-after") { Description = "Stop after N steps in this invocation (resume later)." }.InRange(1);
+        var iterations = new Option<int>("--iterations") { Description = "Rounds (iterative DPO; the paper: 3). 1: offline on --pairs. K > 1: round 1 on --pairs, then each round samples the previous round's model on --problems, pairs by --rm score and trains against that model.", DefaultValueFactory = _ => 1 }.InRange(1, 1000);
+        var rm = new Option<string?>("--rm") { Description = "Reward model that scores each sampled round's responses (--iterations > 1)." };
+        rm.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<string?>() is string path && !Directory.Exists(path))
+            {
+                result.AddError($"--rm: {path}: no such directory.");
+            }
+        });
+        var problems = new Option<string?>("--problems") { Description = "Problems whose prompts the sampled rounds use (--iterations > 1)." }.AcceptExistingFile();
+        var prompts = new Option<int?>("--prompts") { Description = "Prompts per sampled round: the first K of a seeded shuffle, new each round (default: all)." }.InRange(1);
+        var n = new Option<int>("--n") { Description = "Responses sampled per prompt in a sampled round.", DefaultValueFactory = _ => new IterativeDpoOptions().SamplesPerPrompt }.InRange(2, 1024);
+        var temperature = new Option<double>("--temperature") { Description = "Sampling temperature of the sampled rounds.", DefaultValueFactory = _ => 1.0 }.InRange(0, 10, minInclusive: false);
+        var topP = new Option<double>("--top-p") { Description = "Nucleus sampling mass of the sampled rounds.", DefaultValueFactory = _ => 1.0 }.InRange(0, 1, minInclusive: false);
         Option<string?> config = ConfigFile.CreateOption();
 
         var command = new Command("dpo", "DPO, IPO or KTO on preference pairs against the frozen starting policy; reference log-probs computed once and cached.");
         shared.AddTo(command);
         foreach (Option option in new Option[] { pairs, loss, beta, lambdaD, lambdaU, epochs, maxSteps, batchSize, learningRate, warmup, weightDecay,
-                     gradClip, maxLength, heldOut, evalProblems, evalLimit, maxNewTokens, evalEvery, saveEvery, workers, resume, force, stopAfter, config })
+                     gradClip, maxLength, heldOut, evalProblems, evalLimit, maxNewTokens, evalEvery, saveEvery, workers, resume, force, stopAfter, iterations, rm,
+                     problems, prompts, n, temperature, topP, config })
         {
             command.Options.Add(option);
         }
@@ -55,6 +70,27 @@ public static class DpoCommand
             if (result.GetResult(evalLimit) is { Implicit: false } && result.GetValue(evalProblems) is null)
             {
                 result.AddError("--eval-limit needs --eval-problems.");
+            }
+            if (result.GetValue(iterations) > 1)
+            {
+                if (result.GetValue(rm) is null || result.GetValue(problems) is null)
+                {
+                    result.AddError("--iterations > 1 needs --rm and --problems (the sampled rounds' reward model and prompts).");
+                }
+                if (result.GetResult(stopAfter) is { Implicit: false })
+                {
+                    result.AddError("--stop-after works with --iterations 1 only; an iterative run resumes with --resume.");
+                }
+            }
+            else
+            {
+                foreach (Option option in new Option[] { rm, problems, prompts, n, temperature, topP })
+                {
+                    if (result.GetResult(option) is { Implicit: false })
+                    {
+                        result.AddError($"{option.Name} applies to sampled rounds only: give --iterations > 1 too.");
+                    }
+                }
             }
         });
         command.SetAction((parse, cancellation) => UserErrors.RunAsync(async () =>
@@ -71,8 +107,49 @@ public static class DpoCommand
                 EvalLimit = parse.GetValue(evalLimit), MaxNewTokens = parse.GetValue(maxNewTokens), Workers = parse.GetValue(workers), Seed = common.Seed,
             };
             string name = parse.GetValue(loss)!.ToUpperInvariant();
-            PreferenceResult result = null!;
+            ResumeMode resumeMode = parse.GetValue(resume) ? ResumeMode.Resume : ResumeMode.Fresh;
             IAnsiConsole progressConsole = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+            if (parse.GetValue(iterations) > 1)
+            {
+                var iterative = new IterativeDpoOptions
+                {
+                    Iterations = parse.GetValue(iterations), SamplesPerPrompt = parse.GetValue(n), Prompts = parse.GetValue(prompts),
+                    Temperature = parse.GetValue(temperature), TopP = parse.GetValue(topP), MaxNewTokens = options.MaxNewTokens,
+                    Preference = options with { EvalLimit = null }, Seed = common.Seed, EvalLimit = options.EvalLimit, Workers = options.Workers,
+                };
+                var inputs = new IterativeDpoInputs(common.Model!, parse.GetValue(rm)!, parse.GetValue(problems)!, common.Output!, parse.GetValue(pairs),
+                    parse.GetValue(evalProblems));
+                IterativeDpoResult rounds = null!;
+                await progressConsole.Progress()
+                    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                    .StartAsync(async context =>
+                    {
+                        ProgressTask task = context.AddTask(name, maxValue: 1);
+                        var progress = new SynchronousProgress<IterativeDpoProgress>(p =>
+                        {
+                            task.MaxValue = Math.Max(1, p.Total);
+                            task.Value = p.Done;
+                            task.Description = Markup.Escape($"iterative {name} round {p.Round}/{p.Rounds} {p.Phase}");
+                        });
+                        rounds = await IterativeDpo.RunAsync(inputs, iterative, common.Device, common.DType, resumeMode, parse.GetValue(force), progress,
+                            warning => Console.Error.WriteLine($"warning: {warning}"), cancellation);
+                    });
+                var roundTable = new Table().AddColumns("round", "pairs from", "samples", "reward", "pass rate", "pairs", "steps", "train loss",
+                    "held-out accuracy", "held-out margin", "seconds");
+                foreach (IterativeDpoRound r in rounds.Rounds)
+                {
+                    roundTable.AddRow(r.Round.ToString(CultureInfo.InvariantCulture), r.PairsSource, r.Samples.ToString(CultureInfo.InvariantCulture),
+                        F(r.RewardMean, "F3"), Percent(r.PassRate), r.Pairs.ToString(CultureInfo.InvariantCulture), r.Steps.ToString(CultureInfo.InvariantCulture),
+                        F(r.TrainLoss, "F4"), Percent(r.HeldOutAccuracy), F(r.HeldOutMargin, "F3"), F(r.Seconds, "F1"));
+                }
+                AnsiConsole.Write(roundTable);
+                AnsiConsole.WriteLine($"model: {Path.Combine(rounds.OutputDirectory, IterativeDpo.FinalFolder)}; " +
+                    (double.IsNaN(rounds.EvalPassAt1) ? "" : $"pass@1 {Percent(rounds.EvalPassAt1)}; ") +
+                    $"summary: {Path.Combine(rounds.OutputDirectory, IterativeDpo.SummaryFile)}" +
+                    (rounds.RoundsReused > 0 ? $" ({rounds.RoundsReused} round(s) reused)" : ""));
+                return 0;
+            }
+            PreferenceResult result = null!;
             await progressConsole.Progress()
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
                 .StartAsync(async context =>
@@ -87,7 +164,7 @@ public static class DpoCommand
                             (p.Metrics.TryGetValue("eval/accuracy", out double a) ? string.Create(CultureInfo.InvariantCulture, $" held-out {a:P1}") : ""));
                     });
                     result = await PreferenceTrainer.RunAsync(common.Model!, parse.GetValue(pairs)!, common.Output!, options, common.Device, common.DType,
-                        parse.GetValue(evalProblems), parse.GetValue(resume) ? ResumeMode.Resume : ResumeMode.Fresh, parse.GetValue(force), progress,
+                        parse.GetValue(evalProblems), resumeMode, parse.GetValue(force), progress,
                         warning => Console.Error.WriteLine($"warning: {warning}"), cancellation);
                 });
             var table = new Table().AddColumns("loss", "steps", "train loss", "held-out accuracy", "held-out margin", "pass@1", "pairs", "dropped",

@@ -76,7 +76,6 @@ public static class RaftTrainer
     private const long PromptStream = -11;
     private const long SamplingStream = -12;
     private const long SftStream = -13;
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
     public static string RoundFolder(string outDir, int round) => Path.Combine(outDir, $"round-{round}");
 
@@ -90,11 +89,9 @@ public static class RaftTrainer
         IReadOnlyList<Problem> problems = ProblemSet.Load(inputs.Problems).Problems;
         var fileInputs = new Dictionary<string, string> { ["policy"] = inputs.Policy, ["rm"] = inputs.RewardModel, ["problems"] = inputs.Problems };
         RunFingerprint fingerprint = RunFingerprint.Of(new { Options = options.ResultDefining, DType = dtype.ToString() }, fileInputs);
-        OpenRun(inputs.Output, fingerprint, resume, force);
+        RoundRuns.OpenRun(inputs.Output, RunFile, "round-*", "RAFT run's rounds", fingerprint, resume, force);
 
-        using ScalarHeadModel rm = HfCheckpoint.LoadScalarHead(inputs.RewardModel, device, dtype);
-        HfTokenizer rmTokenizer = HfTokenizer.Load(Path.Combine(inputs.RewardModel, HfCheckpoint.TokenizerFile));
-        int rmPad = rm.Config.PadTokenId ?? rm.Config.EosTokenIds.FirstOrDefault(0);
+        using var rm = new RewardScorer(inputs.RewardModel, device, dtype, options.RewardBatchSize);
         await using Scorer scorer = await Scorer.CreateAsync(new ScorerOptions(options.Workers), cancellation);
 
         var rounds = new List<RaftRound>();
@@ -106,9 +103,9 @@ public static class RaftTrainer
             string dir = RoundFolder(inputs.Output, round);
             string sftDir = Path.Combine(dir, "sft");
             string roundFile = Path.Combine(dir, RoundFile);
-            if (File.Exists(roundFile))
+            if (RoundRuns.ReadRecord<RaftRound>(roundFile) is RaftRound done)
             {
-                rounds.Add(JsonSerializer.Deserialize<RaftRound>(File.ReadAllText(roundFile))!);
+                rounds.Add(done);
                 reused++;
                 policy = sftDir;
                 continue;
@@ -117,19 +114,15 @@ public static class RaftTrainer
             Directory.CreateDirectory(dir);
 
             // --- sample N per prompt from the current model, score each with the RM ---
-            Problem[] chosen = [.. problems];
-            new Random(Seeds.Derive(options.Seed, PromptStream - round * 100L)).Shuffle(chosen);
-            if (options.Prompts is int k)
-            {
-                chosen = chosen.Take(k).ToArray();
-            }
-            (IReadOnlyList<ScoredSample> samples, string[] promptTexts) = await SampleAsync(policy, chosen, options, round, scorer, device, dtype,
+            Problem[] chosen = RoundRuns.Prompts(problems, Seeds.Derive(options.Seed, PromptStream - round * 100L), options.Prompts);
+            var sampling = new RoundSampling(options.SamplesPerPrompt, options.Temperature, options.TopP, options.MaxNewTokens, options.MicroBatchSize,
+                Seeds.Derive(options.Seed, SamplingStream - round));
+            (IReadOnlyList<ScoredSample> samples, RolloutPrompt[] rolloutPrompts) = await RoundRuns.SampleAsync(policy, chosen, sampling, scorer, device, dtype,
                 progress is null ? null : new SynchronousProgress<RolloutProgress>(p => progress.Report(new RaftProgress(round, options.Rounds, "sample", p.Scored, p.Total))),
                 cancellation);
+            string[] promptTexts = rolloutPrompts.Select(p => p.Prompt.Text).ToArray();
             progress?.Report(new RaftProgress(round, options.Rounds, "score", 0, samples.Count));
-            TokenSequence[] sequences = samples.Select(s => RewardModel.Sequence(rmTokenizer, rmTokenizer.Encode(promptTexts[s.Group]), s.Completion)).ToArray();
-            float[] rewards = RewardModel.Score(rm, sequences, rmPad, options.RewardBatchSize, device);
-            ScoredSample[] rewarded = samples.Select((s, i) => s with { Reward = rewards[i] }).ToArray();
+            ScoredSample[] rewarded = rm.Score(samples, promptTexts);
             ScoredSamples.Write(Path.Combine(dir, SamplesFile), rewarded);
 
             // --- keep the RM's best per prompt, SFT on it from the current model ---
@@ -160,18 +153,14 @@ public static class RaftTrainer
                 judged.Length == 0 ? double.NaN : judged.Average(s => s.Passed ? 1.0 : 0.0),
                 keptJudged.Length == 0 ? double.NaN : keptJudged.Average(s => s.Passed ? 1.0 : 0.0),
                 trained.FinalTrainLoss, trained.Steps, roundClock.Elapsed.TotalSeconds);
-            AtomicFile.WriteAllText(roundFile, JsonSerializer.Serialize(record, Json) + "\n");
+            RoundRuns.WriteRecord(roundFile, record);
             rounds.Add(record);
             policy = sftDir;
         }
 
         // --- the last round's model as final/, its pass@1, summary.json ---
         string final = Path.Combine(inputs.Output, FinalFolder);
-        Directory.CreateDirectory(final);
-        foreach (string file in Directory.EnumerateFiles(policy).Where(f => Path.GetFileName(f) != "metrics.jsonl"))
-        {
-            File.Copy(file, Path.Combine(final, Path.GetFileName(file)), overwrite: true);
-        }
+        RoundRuns.CopyModel(policy, final);
         double passAt1 = double.NaN;
         if (inputs.EvalProblems is not null)
         {
@@ -180,7 +169,7 @@ public static class RaftTrainer
             passAt1 = await GreedyPassAt1.EvaluateAsync(model, HfTokenizer.Load(Path.Combine(final, HfCheckpoint.TokenizerFile)), final,
                 inputs.EvalProblems, options.EvalLimit, options.MaxNewTokens, options.Workers, cancellation);
         }
-        var summary = new SortedDictionary<string, object?>(StringComparer.Ordinal)
+        var summary = new Dictionary<string, object?>
         {
             ["method"] = "raft",
             ["rounds"] = rounds,
@@ -193,67 +182,8 @@ public static class RaftTrainer
         {
             summary["eval_pass_at_1"] = passAt1;
         }
-        AtomicFile.WriteAllText(Path.Combine(inputs.Output, SummaryFile),
-            JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals }) + "\n");
+        RoundRuns.WriteSummary(Path.Combine(inputs.Output, SummaryFile), summary);
         return new RaftResult(rounds, reused, passAt1, clock.Elapsed.TotalSeconds, inputs.Output);
-    }
-
-    /// <summary>
-    /// Applies the resume mode to the run folder: a fresh run refuses a folder holding another run's rounds (unless forced,
-    /// which removes them); a resume is refused when settings or inputs differ, naming what differs.
-    /// </summary>
-    private static void OpenRun(string outDir, RunFingerprint fingerprint, ResumeMode resume, bool force)
-    {
-        string runFile = Path.Combine(outDir, RunFile);
-        string[] roundDirs = Directory.Exists(outDir) ? Directory.GetDirectories(outDir, "round-*") : [];
-        RunFingerprint? saved = File.Exists(runFile) ? new RunFingerprint(JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllText(runFile))!) : null;
-        bool hasRun = saved is not null || roundDirs.Length > 0;
-        bool continuing = resume == ResumeMode.Resume || (resume == ResumeMode.ResumeIfPresent && hasRun);
-        if (resume == ResumeMode.Resume && !hasRun)
-        {
-            throw new RunFolderException($"{outDir}: nothing to resume (no {RunFile}).");
-        }
-        if (continuing && saved is not null)
-        {
-            IReadOnlyList<string> differences = fingerprint.Differences(saved);
-            if (differences.Count > 0)
-            {
-                throw new RunFolderException($"{outDir}: cannot resume a run with other settings or inputs:\n  " + string.Join("\n  ", differences) +
-                    "\nUse another --out, or --force to start over.");
-            }
-        }
-        if (!continuing && hasRun)
-        {
-            if (!force)
-            {
-                throw new RunFolderException($"{outDir} holds another RAFT run's rounds; continue it with --resume, or start over with --force.");
-            }
-            foreach (string dir in roundDirs)
-            {
-                Directory.Delete(dir, recursive: true);
-            }
-        }
-        Directory.CreateDirectory(outDir);
-        AtomicFile.WriteAllText(runFile, JsonSerializer.Serialize(fingerprint.Items, Json) + "\n");
-    }
-
-    private static async Task<(IReadOnlyList<ScoredSample> Samples, string[] PromptTexts)> SampleAsync(string policyDir, Problem[] problems,
-        RaftOptions options, int round, Scorer scorer, Device device, ScalarType dtype, IProgress<RolloutProgress>? progress, CancellationToken cancellation)
-    {
-        using CausalLM model = HfCheckpoint.LoadCausalLM(policyDir, device, dtype);
-        HfTokenizer tokenizer = HfTokenizer.Load(Path.Combine(policyDir, HfCheckpoint.TokenizerFile));
-        RolloutPrompt[] prompts = problems.Select(p => RolloutPrompt.For(p, tokenizer)).ToArray();
-        var rolloutOptions = new RolloutOptions
-        {
-            Sampling = new RolloutOptions().Sampling with
-            {
-                NumSamples = options.SamplesPerPrompt, Temperature = options.Temperature, TopP = options.TopP, MaxNewTokens = options.MaxNewTokens,
-                Seed = Seeds.Derive(options.Seed, SamplingStream - round), MicroBatchSize = options.MicroBatchSize,
-                EosTokenIds = HfCheckpoint.LoadEosTokenIds(policyDir),
-            },
-        };
-        RolloutBatch batch = await new RolloutCollector(model, tokenizer, scorer).CollectAsync(prompts, rolloutOptions, progress, cancellation);
-        return (ScoredSamples.FromRollout(batch), prompts.Select(p => p.Prompt.Text).ToArray());
     }
 }
 
