@@ -1,7 +1,9 @@
+using PfPpo.Bond;
 using PfPpo.Pipeline;
 using PfPpo.Ppo;
 using PfPpo.Preference;
 using PfPpo.Raft;
+using PfPpo.Rewards;
 
 namespace PfPpo.Compare;
 
@@ -38,6 +40,24 @@ public sealed record CompareSettings
     public PreferenceOptions Preference { get; init; } = new()
     {
         Beta = 0.1, Epochs = 1, BatchSize = 16, LearningRate = 5e-5, HeldOutFraction = 0.1, EvalEvery = 50, LogEvery = 5, MaxNewTokens = 128,
+    };
+
+    /// <summary>
+    /// BOND: the paper's 4 iterations and β 1.0, each of 100 prompts × 4 samples of the anchor (as many responses in all
+    /// as a PPO run), one epoch.
+    /// </summary>
+    public BondOptions Bond { get; init; } = new()
+    {
+        Iterations = 4, Beta = 1.0, SamplesPerPrompt = 4, Prompts = 100, MaxNewTokens = 128, BatchSize = 16, Epochs = 1, LearningRate = 5e-5,
+    };
+
+    /// <summary>
+    /// Iterative DPO: the paper's 3 rounds; round 1 is DPO on the RM's own pairs (as <c>dpo</c>), rounds 2 and 3 sample
+    /// 200 prompts × 4 from the previous round's model and pair by RM score.
+    /// </summary>
+    public IterativeDpoOptions IterativeDpo { get; init; } = new()
+    {
+        Iterations = 3, SamplesPerPrompt = 4, Prompts = 200, MaxNewTokens = 128, Pairing = PairingMode.All,
     };
 
     /// <summary>Extra problem files (HumanEval, MBPP or LeetCode format) every method's final model is also scored on.</summary>

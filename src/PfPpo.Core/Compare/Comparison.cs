@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using PfPpo.Benchmarks;
+using PfPpo.Bond;
 using PfPpo.Checkpoints;
 using PfPpo.Evaluation;
 using PfPpo.Filtration;
@@ -107,7 +108,7 @@ public static class Comparison
 
         SharedOutcome shared = await SharedStages.RunAsync(new StageRunner(Path.Combine(outDir, SharedFolder), force, observer), SharedSettings(settings),
             evaluate: false, device, cancellation);
-        string[] needPairs = [.. methods.Where(m => m.Kind == MethodKind.Preference).Select(m => m.Name)];
+        string[] needPairs = [.. methods.Where(m => m.Kind is MethodKind.Preference or MethodKind.IterativePreference).Select(m => m.Name)];
         if (shared.RmData.Result.Pairs == 0 && needPairs.Length > 0)
         {
             throw new InvalidOperationException($"{string.Join(", ", needPairs)}: the reward model's data ({shared.Paths.RmData}) has no preference pair "
@@ -251,6 +252,8 @@ public static class Comparison
         MethodKind.Ppo => settings.Ppo with { Workers = 0 },
         MethodKind.Raft => settings.Raft with { Workers = 0 },
         MethodKind.Preference => settings.Preference with { Workers = 0 },
+        MethodKind.Bond => settings.Bond with { Workers = 0 },
+        MethodKind.IterativePreference => new { Rounds = settings.IterativeDpo with { Workers = 0 }, Preference = settings.Preference with { Workers = 0 } },
         _ => throw new NotSupportedException($"method kind {method.Kind}"),
     };
 
@@ -306,10 +309,40 @@ public static class Comparison
             case MethodKind.Preference:
             {
                 PreferenceOptions options = settings.Preference with { Loss = method.Loss, Seed = seed, Workers = settings.Workers };
-                PreferenceResult result = await PreferenceTrainer.RunAsync(paths.Sft, Path.Combine(paths.RmData, RmData.PairsFile), trainDir, options,
+                await PreferenceTrainer.RunAsync(paths.Sft, Path.Combine(paths.RmData, RmData.PairsFile), trainDir, options,
                     device, ScalarType.Float32, evalProblemsPath: null, resume, force: !stage.Resumable, progress, cancellation: stage.Cancellation);
-                trained = new TrainedMethod([new Checkpoint("final", Path.Combine(trainDir, PreferenceTrainer.FinalFolder))],
-                    (long)result.Steps * options.BatchSize * 2, null);
+                long pairs = JsonNode.Parse(File.ReadAllText(Path.Combine(trainDir, PreferenceTrainer.SummaryFile)))!["pairs_trained"]!.GetValue<long>();
+                trained = new TrainedMethod([new Checkpoint("final", Path.Combine(trainDir, PreferenceTrainer.FinalFolder))], 2 * pairs, null);
+                break;
+            }
+            case MethodKind.IterativePreference:
+            {
+                var roundProgress = new SynchronousProgress<IterativeDpoProgress>(p => stage.Progress.Report((0.9 * (p.Round - 1 + (double)p.Done / Math.Max(1, p.Total)) / p.Rounds,
+                    $"round {p.Round}/{p.Rounds} {p.Phase} {p.Done}/{p.Total}")));
+                IterativeDpoOptions options = settings.IterativeDpo with
+                {
+                    Seed = seed, Workers = settings.Workers, Preference = settings.Preference with { Loss = method.Loss, Workers = settings.Workers },
+                };
+                IterativeDpoResult result = await IterativeDpo.RunAsync(new IterativeDpoInputs(paths.Sft, paths.Rm, paths.Train, trainDir,
+                    Pairs: Path.Combine(paths.RmData, RmData.PairsFile)), options, device, ScalarType.Float32, resume, force: !stage.Resumable, roundProgress,
+                    cancellation: stage.Cancellation);
+                trained = new TrainedMethod(
+                    [.. result.Rounds.Select(r => new Checkpoint(r.Round == result.Rounds.Count ? "final" : $"round {r.Round}",
+                        Path.Combine(IterativeDpo.RoundFolder(trainDir, r.Round), IterativeDpo.TrainingFolder, PreferenceTrainer.FinalFolder)))],
+                    2 * result.PairsTrained, null);
+                break;
+            }
+            case MethodKind.Bond:
+            {
+                var iterationProgress = new SynchronousProgress<BondProgress>(p => stage.Progress.Report((0.9 * (p.Iteration - 1 + (double)p.Done / Math.Max(1, p.Total)) / p.Iterations,
+                    $"iteration {p.Iteration}/{p.Iterations} {p.Phase} {p.Done}/{p.Total}")));
+                BondResult result = await BondTrainer.RunAsync(new BondInputs(paths.Sft, paths.Rm, paths.Train, trainDir),
+                    settings.Bond with { Seed = seed, Workers = settings.Workers }, device, ScalarType.Float32, resume, force: !stage.Resumable,
+                    iterationProgress, cancellation: stage.Cancellation);
+                trained = new TrainedMethod(
+                    [.. result.Iterations.Select(i => new Checkpoint(i.Iteration == result.Iterations.Count ? "final" : $"iteration {i.Iteration}",
+                        Path.Combine(BondTrainer.IterationFolder(trainDir, i.Iteration), BondTrainer.ModelFolder)))],
+                    result.SamplesTrained, null);
                 break;
             }
             default:

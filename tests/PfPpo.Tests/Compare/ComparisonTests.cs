@@ -11,7 +11,7 @@ public class ComparisonTests
     /// <summary>A comparison at a toy size: the demo's toy shared stages plus a validation split, two seeds, short RL runs.</summary>
     private static readonly CompareSettings Toy = new()
     {
-        Methods = ["sft", "ppo-m", "pf-br", "pf-bw", "raft"],
+        Methods = ["sft", "ppo-m", "pf-br", "pf-bw", "raft", "bond"],
         Seeds = [1, 2],
         Shared = new DemoSettings
         {
@@ -23,6 +23,7 @@ public class ComparisonTests
         } is var s ? s with { Sft = s.Sft with { Epochs = 1, BatchSize = 16, EvalEvery = 0, SaveEvery = 0 } } : null!,
         Ppo = new() { Iterations = 2, PromptsPerIteration = 3, SamplesPerPrompt = 2, MaxNewTokens = 16, MiniBatchSize = 6, Epochs = 1, EvalEvery = 1, HeldOutFraction = 0 },
         Raft = new() { SamplesPerPrompt = 2, Prompts = 6, Rounds = 2, MaxNewTokens = 16, Sft = new() { Epochs = 1, BatchSize = 4, HeldOutFraction = 0, EvalEvery = 0 } },
+        Bond = new() { Iterations = 2, SamplesPerPrompt = 2, Prompts = 4, MaxNewTokens = 16, BatchSize = 4 },
         MaxNewTokens = 24,
         Bootstrap = 50,
     };
@@ -47,7 +48,7 @@ public class ComparisonTests
         JsonObject json = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, Comparison.JsonFile)))!.AsObject();
         JsonObject methods = json["methods"]!.AsObject();
         string[] names = [.. Comparison.Resolve(Toy).Select(m => m.Name)];
-        Assert.Equal(["sft", "raft", "ppo-m", "pf-br", "pf-bw"], names);   // the catalog's order, whatever order they were asked in
+        Assert.Equal(["sft", "raft", "bond", "ppo-m", "pf-br", "pf-bw"], names);   // the catalog's order, whatever order they were asked in
         Assert.Equal(names, methods.Select(kv => kv.Key));
         foreach (string method in names)
         {
@@ -75,6 +76,9 @@ public class ComparisonTests
         Assert.NotNull(methods["raft"]!["vs_sft"]);
         Assert.Equal("br", methods["pf-br"]!["filter"]!.GetValue<string>());
         Assert.True(methods["ppo-m"]!["samples_trained"]!.GetValue<double>() > 0);
+        Assert.True(methods["bond"]!["samples_trained"]!.GetValue<double>() > 0);
+        // best on validation is chosen among each run's checkpoints: PPO's best/ and final/, each RAFT round, each BOND iteration
+        Assert.All(Toy.Seeds, seed => Assert.Equal(2, JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "runs", "bond", $"seed-{seed}", "summary.json")))!["candidates"]!.GetValue<int>()));
         // R² comes from the shared r2 stage, measured on the validation prompts, for every filtration row's strategy
         JsonObject r2 = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "shared", "r2", "r2.json")))!["strategies"]!.AsObject();
         Assert.Equal(ComparisonMethods.Strategies(ComparisonMethods.All), r2.Select(kv => kv.Key));
@@ -98,6 +102,11 @@ public class ComparisonTests
         var third = new Recorder();
         await Comparison.RunAsync(dir, Toy with { Methods = ["sft", "ppo-m"], Seeds = [1, 2, 3] }, "more seeds", force: false, third, CPU);
         Assert.Equal(["sft/seed-3", "ppo-m/seed-3"], third.Ends.Where(r => !r.Reused).Select(r => r.Stage));
+        // the toy SFT model passes nothing, so the RM data has no pair: the preference methods are refused by name
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => Comparison.RunAsync(dir, Toy with { Methods = ["dpo", "iterative-dpo"] },
+            "dpo", force: false, null, CPU));
+        Assert.StartsWith("dpo, iterative-dpo: the reward model's data", refused.Message);
+        Assert.Contains("no preference pair", refused.Message);
     }
 
     [Fact]
