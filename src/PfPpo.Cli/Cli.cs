@@ -27,6 +27,7 @@ public static class Cli
             RaftCommand.Create(),
             ScoreCommand.Create(),
             EvalCommand.Create(),
+            ReportCommand.Create(),
             InfoCommand.Create(),
         })
         {

@@ -8,10 +8,12 @@ namespace PfPpo.Tests.Reports;
 public class PlotsTests
 {
     /// <summary>Width and height from a PNG's IHDR chunk, after checking the signature and that the file ends with IEND.</summary>
-    public static (int Width, int Height) ReadPng(string path)
+    public static (int Width, int Height) ReadPng(string path) => ReadPng(File.ReadAllBytes(path), path);
+
+    /// <summary>The same check on a PNG's bytes (<paramref name="what"/> names it in a failure).</summary>
+    public static (int Width, int Height) ReadPng(byte[] bytes, string what = "the PNG")
     {
-        byte[] bytes = File.ReadAllBytes(path);
-        Assert.True(bytes.Length > 64, $"{path} holds {bytes.Length} bytes");
+        Assert.True(bytes.Length > 64, $"{what} holds {bytes.Length} bytes");
         Assert.Equal(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A }, bytes[..8]);
         Assert.Equal("IHDR", System.Text.Encoding.ASCII.GetString(bytes, 12, 4));
         Assert.Equal("IEND", System.Text.Encoding.ASCII.GetString(bytes, bytes.Length - 8, 4));
@@ -38,7 +40,7 @@ public class PlotsTests
 
         Assert.Equal(new[] { temp[R2Plots.ReliabilityFile], temp[R2Plots.R2File] }, paths);
         // The same canvas with axes and titles but no data: a figure whose series went missing would be about this size.
-        Plots.Lines(temp["empty.png"], new PlotAxes("title", "x", "y"), []);
+        Plots.Write(temp["empty.png"], Plots.Lines(new PlotAxes("title", "x", "y"), []));
         long empty = new FileInfo(temp["empty.png"]).Length;
         foreach (string path in paths)
         {
