@@ -164,8 +164,11 @@ internal static class ComparisonReport
             .Select(m =>
             {
                 Rewards.StrategyR2? strategy = StrategyOf(m, r2);
-                return new ScatterPoint(m.Name, m.R2 ?? strategy!.Binned.Fit.R2, m.PassAt1!.Mean,
-                    strategy?.BinnedInterval.Low ?? double.NaN, strategy?.BinnedInterval.High ?? double.NaN, m.PassAt1.Low, m.PassAt1.High);
+                double x = m.R2 ?? strategy!.Binned.Fit.R2;
+                // r2.json's interval belongs to this R² only when compare.json's value is r2.json's (to its 3 decimals)
+                bool same = strategy is not null && Math.Abs(strategy.Binned.Fit.R2 - x) <= 5e-4;
+                return new ScatterPoint(m.Name, x, m.PassAt1!.Mean, same ? strategy!.BinnedInterval.Low : double.NaN,
+                    same ? strategy!.BinnedInterval.High : double.NaN, m.PassAt1.Low, m.PassAt1.High);
             })
             .ToArray();
         if (points.Length > 0)
@@ -173,7 +176,7 @@ internal static class ComparisonReport
             page.Figure(Plots.Scatter(new PlotAxes("pass@1 (final) against binned R², by strategy", "binned R² of the strategy (shared reward model)", "greedy pass@1"), points),
                 "R² against pass@1",
                 $"Each filtration strategy's binned R² (x) against the greedy pass@1 of its final checkpoint (y, mean over {seeds}). " +
-                "Vertical error bars: the 95% interval over seeds; horizontal: the 95% bootstrap interval of R² over prompts (r2.json).");
+                "Vertical error bars: the 95% interval over seeds; horizontal: the 95% bootstrap interval of R² over prompts (r2.json, where its R² is compare.json's).");
         }
     }
 

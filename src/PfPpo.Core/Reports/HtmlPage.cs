@@ -19,7 +19,8 @@ public sealed class HtmlPage
                padding: 0 1em; color: #222; line-height: 1.45; }
         h1 { font-size: 1.6em; margin-bottom: 0.2em; }
         h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ccc; padding-bottom: 0.2em; }
-        table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.9em; }
+        div.table { overflow-x: auto; margin: 0.8em 0; }
+        table { border-collapse: collapse; font-size: 0.85em; }
         caption { caption-side: top; text-align: left; font-weight: 600; padding-bottom: 0.3em; }
         th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
         th { background: #f3f3f3; }
@@ -78,7 +79,7 @@ public sealed class HtmlPage
 
     public HtmlPage Table(string caption, IReadOnlyList<string> header, IEnumerable<IReadOnlyList<HtmlCell>> rows, string? id = null)
     {
-        _body.Append(id is null ? "<table>\n" : $"<table id=\"{Escape(id)}\">\n");
+        _body.Append("<div class=\"table\">").Append(id is null ? "<table>\n" : $"<table id=\"{Escape(id)}\">\n");
         _body.Append($"<caption>{Escape(caption)}</caption>\n<thead><tr>");
         foreach (string name in header)
         {
@@ -99,7 +100,7 @@ public sealed class HtmlPage
             }
             _body.Append("</tr>\n");
         }
-        _body.Append("</tbody>\n</table>\n");
+        _body.Append("</tbody>\n</table></div>\n");
         Tables++;
         return this;
     }

@@ -135,7 +135,7 @@ public static class Plots
     /// </summary>
     public static byte[] Scatter(PlotAxes axes, IReadOnlyList<ScatterPoint> points)
     {
-        Plot plot = New(axes);
+        Plot plot = New(axes, legend: false);
         Color color = Palette[0];
         ScatterPoint[] shown = points.Where(p => double.IsFinite(p.X) && double.IsFinite(p.Y)).ToArray();
         if (shown.Length > 0)
@@ -159,7 +159,6 @@ public static class Plots
             text.OffsetY = -6;
             text.LabelFontColor = color;
         }
-        plot.HideLegend();
         plot.Axes.AutoScale();
         if (axes.XLimits is (double low, double high))
         {
@@ -179,13 +178,18 @@ public static class Plots
         [Color.FromHex("#1f77b4"), Color.FromHex("#ff7f0e"), Color.FromHex("#2ca02c"), Color.FromHex("#d62728"), Color.FromHex("#9467bd"),
          Color.FromHex("#8c564b"), Color.FromHex("#e377c2"), Color.FromHex("#7f7f7f"), Color.FromHex("#bcbd22"), Color.FromHex("#17becf")];
 
-    private static Plot New(PlotAxes axes)
+    /// <remarks>A figure without a legend must not show one at all: ScottPlot 5.1 draws a blank image when a legend shown on
+    /// an edge is hidden again.</remarks>
+    private static Plot New(PlotAxes axes, bool legend = true)
     {
         var plot = new Plot();
         plot.Title(axes.Title);
         plot.XLabel(axes.X);
         plot.YLabel(axes.Y);
-        plot.ShowLegend(Edge.Bottom);
+        if (legend)
+        {
+            plot.ShowLegend(Edge.Bottom);
+        }
         return plot;
     }
 

@@ -30,7 +30,9 @@ public partial class HtmlReportTests
             string src = Src().Match(image.Value).Groups[1].Value;
             const string Prefix = "data:image/png;base64,";
             Assert.StartsWith(Prefix, src);
-            Assert.Equal((Plots.Width, Plots.Height), PlotsTests.ReadPng(Convert.FromBase64String(src[Prefix.Length..])));
+            byte[] png = Convert.FromBase64String(src[Prefix.Length..]);
+            Assert.Equal((Plots.Width, Plots.Height), PlotsTests.ReadPng(png));
+            Assert.InRange(PlotsTests.InkShare(png), 0.02, 0.9);   // a figure, not a blank canvas
         }
         Assert.Equal(images.Count, Src().Matches(html).Count);   // no src= outside the images
         return images.Count;

@@ -20,6 +20,14 @@ public class PlotsTests
         return (BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(16)), BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(20)));
     }
 
+    /// <summary>The share of a PNG's pixels that are not white: 0 for a blank canvas.</summary>
+    public static double InkShare(byte[] png)
+    {
+        using SkiaSharp.SKBitmap bitmap = SkiaSharp.SKBitmap.Decode(png) ?? throw new Xunit.Sdk.XunitException("the PNG does not decode");
+        int ink = bitmap.Pixels.Count(p => p.Red < 250 || p.Green < 250 || p.Blue < 250);
+        return (double)ink / (bitmap.Width * bitmap.Height);
+    }
+
     private static StrategyR2 Result(string name, double r2, double low, double high, IReadOnlyList<RewardScore> points) =>
         new(name, points.Count, new R2Fit(r2, 1, 0, points.Count, null), new R2Interval(low, high, 100, 100),
             new BinnedR2(new R2Fit(r2, 1, 0, 4, double.IsNaN(r2) ? "all scores equal" : null), []), new R2Interval(low, high, 100, 100)) { Points = points };

@@ -33,6 +33,7 @@ public static class ReportFixtures
     public static async Task Comparison(string dir)
     {
         await R2Analysis(Path.Combine(dir, "shared", "r2"));
+        JsonNode r2 = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "shared", "r2", R2Run.JsonFile)))!["strategies"]!;
         var methods = new JsonObject();
         foreach (string method in Methods)
         {
@@ -48,7 +49,7 @@ public static class ReportFixtures
                 ["extra"] = new JsonObject { ["humaneval.jsonl"] = Stat(0.05) },
                 ["vs_ppo_m"] = method == "ppo-m" ? null : Stat(Math.Round(mean - 0.46, 3)),
                 ["vs_sft"] = method == "sft" ? null : Stat(Math.Round(mean - 0.475, 3)),
-                ["r2"] = method == "sft" ? null : Math.Round(0.2 + 0.1 * Array.IndexOf(Methods, method), 3),
+                ["r2"] = method == "sft" ? null : Math.Round(r2[filter ?? "none"]!["binned"]!["r2"]!.GetValue<double>(), 3),
                 ["seconds"] = 123.4,
                 ["samples_trained"] = method == "sft" ? 4000 : 1600,
             };
