@@ -27,7 +27,7 @@ internal static class ComparisonReport
         page.Heading(2, "Methods (Table 2)");
         page.Paragraph($"Greedy pass@1 (fraction of problems solved) on {test}: the mean over {seeds} and its 95% interval over seeds in brackets, " +
             "as compare.json gives them (hover a cell for the value of each seed). \"final\" is the last checkpoint; \"best on validation\" the checkpoint " +
-            "with the best pass@1 on the validation problems. vs PPO-M and vs SFT are the mean per-seed differences in pass@1 (final) against those methods of the same seed.");
+            "with the best pass@1 on the validation problems. vs PPO-M and vs SFT are compare.json's differences in pass@1 against those methods, with their 95% intervals over seeds.");
         string[] difficulties = run.Methods.SelectMany(m => m.ByDifficulty.Select(kv => kv.Key)).Distinct().ToArray();
         string[] extras = run.Methods.SelectMany(m => m.Extra.Select(kv => kv.Key)).Distinct().ToArray();
         page.Table($"pass@1 by method (mean [95% CI] over {seeds})",

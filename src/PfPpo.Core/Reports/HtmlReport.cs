@@ -163,6 +163,6 @@ public static class HtmlReport
 
     internal static string Percent(double value) => double.IsFinite(value) ? (value * 100).ToString("F1", CultureInfo.InvariantCulture) + "%" : "n/a";
 
-    /// <summary>The report's own line: when it was written, from which folder.</summary>
+    /// <summary>The header's line saying when the report itself was written.</summary>
     internal static (string, string?) Generated() => ("report written", DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture));
 }
