@@ -29,6 +29,7 @@ public static class Cli
             CompareCommand.Create(),
             ScoreCommand.Create(),
             EvalCommand.Create(),
+            ReportCommand.Create(),
             InfoCommand.Create(),
         })
         {

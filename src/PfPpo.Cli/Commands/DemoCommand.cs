@@ -101,6 +101,7 @@ public static class DemoCommand
             }
             AnsiConsole.WriteLine($"plots: {Path.Combine(outDir, "r2", R2Plots.ReliabilityFile)}, {Path.Combine(outDir, "r2", R2Plots.R2File)}");
             AnsiConsole.WriteLine($"summary: {Path.Combine(outDir, "summary.json")}");
+            AnsiConsole.WriteLine($"report: {HtmlReport.Write(outDir)}");
             return 0;
         }));
         return command;

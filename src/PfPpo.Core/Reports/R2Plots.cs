@@ -18,8 +18,8 @@ public static class R2Plots
     public static IReadOnlyList<string> Write(string dir, IReadOnlyList<RewardScore> all, IReadOnlyList<StrategyR2> results, int bins)
     {
         string reliability = Path.Combine(dir, ReliabilityFile), r2 = Path.Combine(dir, R2File);
-        Reliability(reliability, all, results, bins);
-        ByStrategy(r2, results, bins);
+        Plots.Write(reliability, Reliability(all, results, bins));
+        Plots.Write(r2, ByStrategy(results, bins));
         return [reliability, r2];
     }
 
@@ -28,7 +28,7 @@ public static class R2Plots
     /// on the right axis, for each strategy that filters, the share of each bin's responses it keeps (its kept region; in
     /// weight mode the mean weight).
     /// </summary>
-    public static void Reliability(string path, IReadOnlyList<RewardScore> all, IReadOnlyList<StrategyR2> results, int bins)
+    public static byte[] Reliability(IReadOnlyList<RewardScore> all, IReadOnlyList<StrategyR2> results, int bins)
     {
         IReadOnlyList<RewardBin> reliability = R2.Bins(all, bins);
         double[] x = reliability.Select(b => b.MeanReward).ToArray();
@@ -41,17 +41,17 @@ public static class R2Plots
         {
             series.Add(new LineSeries($"{r.Strategy}: share kept", x, KeptShare(all, bins, r.Points), Dashed: true, RightAxis: true));
         }
-        Plots.Lines(path, new PlotAxes($"Reliability: actual score by reward ({reliability.Count} equal-count bins, {all.Count} responses)",
+        return Plots.Lines(new PlotAxes($"Reliability: actual score by reward ({reliability.Count} equal-count bins, {all.Count} responses)",
             "reward (bin mean)", "mean actual score (fraction of tests passed)", "share of the bin kept by the strategy",
             YLimits: (0, 1.05), RightYLimits: (0, 1.05)), series);
     }
 
     /// <summary>Binned and per-response R² by strategy, each with its 95% bootstrap interval (prompts resampled).</summary>
-    public static void ByStrategy(string path, IReadOnlyList<StrategyR2> results, int bins)
+    public static byte[] ByStrategy(IReadOnlyList<StrategyR2> results, int bins)
     {
         IntervalBar[] binned = results.Select(r => new IntervalBar(r.Strategy, r.Binned.Fit.R2, r.BinnedInterval.Low, r.BinnedInterval.High)).ToArray();
         IntervalBar[] perResponse = results.Select(r => new IntervalBar(r.Strategy, r.PerResponse.R2, r.PerResponseInterval.Low, r.PerResponseInterval.High)).ToArray();
-        Plots.Bars(path, new PlotAxes("R² of actual score on reward, by filtration strategy (95% bootstrap intervals over prompts)",
+        return Plots.Bars(new PlotAxes("R² of actual score on reward, by filtration strategy (95% bootstrap intervals over prompts)",
             "strategy", "R²", YLimits: (0, 1.05)),
             [($"binned ({bins} bins)", binned), ("per response", perResponse)]);
     }

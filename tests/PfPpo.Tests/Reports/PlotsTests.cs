@@ -8,14 +8,24 @@ namespace PfPpo.Tests.Reports;
 public class PlotsTests
 {
     /// <summary>Width and height from a PNG's IHDR chunk, after checking the signature and that the file ends with IEND.</summary>
-    public static (int Width, int Height) ReadPng(string path)
+    public static (int Width, int Height) ReadPng(string path) => ReadPng(File.ReadAllBytes(path), path);
+
+    /// <summary>The same check on a PNG's bytes (<paramref name="what"/> names it in a failure).</summary>
+    public static (int Width, int Height) ReadPng(byte[] bytes, string what = "the PNG")
     {
-        byte[] bytes = File.ReadAllBytes(path);
-        Assert.True(bytes.Length > 64, $"{path} holds {bytes.Length} bytes");
+        Assert.True(bytes.Length > 64, $"{what} holds {bytes.Length} bytes");
         Assert.Equal(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A }, bytes[..8]);
         Assert.Equal("IHDR", System.Text.Encoding.ASCII.GetString(bytes, 12, 4));
         Assert.Equal("IEND", System.Text.Encoding.ASCII.GetString(bytes, bytes.Length - 8, 4));
         return (BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(16)), BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(20)));
+    }
+
+    /// <summary>The share of a PNG's pixels that are not white: 0 for a blank canvas.</summary>
+    public static double InkShare(byte[] png)
+    {
+        using SkiaSharp.SKBitmap bitmap = SkiaSharp.SKBitmap.Decode(png) ?? throw new Xunit.Sdk.XunitException("the PNG does not decode");
+        int ink = bitmap.Pixels.Count(p => p.Red < 250 || p.Green < 250 || p.Blue < 250);
+        return (double)ink / (bitmap.Width * bitmap.Height);
     }
 
     private static StrategyR2 Result(string name, double r2, double low, double high, IReadOnlyList<RewardScore> points) =>
@@ -38,7 +48,7 @@ public class PlotsTests
 
         Assert.Equal(new[] { temp[R2Plots.ReliabilityFile], temp[R2Plots.R2File] }, paths);
         // The same canvas with axes and titles but no data: a figure whose series went missing would be about this size.
-        Plots.Lines(temp["empty.png"], new PlotAxes("title", "x", "y"), []);
+        Plots.Write(temp["empty.png"], Plots.Lines(new PlotAxes("title", "x", "y"), []));
         long empty = new FileInfo(temp["empty.png"]).Length;
         foreach (string path in paths)
         {
