@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using PfPpo.Compare;
 using PfPpo.Pipeline;
-using Spectre.Console;
+using PfPpo.Reports;
 
 namespace PfPpo.Cli.Commands;
 
@@ -80,6 +80,7 @@ public static class CompareCommand
             Console.Write(result.Table);
             Console.WriteLine($"compare.json: {result.JsonPath}");
             Console.WriteLine($"table: {result.TablePath}");
+            Console.WriteLine($"report: {HtmlReport.Write(outDir)}");
             return 0;
         }));
         return command;

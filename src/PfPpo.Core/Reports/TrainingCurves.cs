@@ -18,10 +18,11 @@ public static class TrainingCurves
 {
     public static IReadOnlyList<CurveMetric> Metrics { get; } =
     [
-        new("reward", "mean reward of the rollout", ["reward_mean"]),
+        new("reward", "mean reward of the rollout (PPO: the normalised, clipped RM reward or the execution reward; BOND: the raw RM score)",
+            ["reward_mean", "train/reward_mean"]),
         new("pass rate", "rollout pass rate (share of responses passing every test)", ["pass_rate", "rollout_pass_rate"]),
-        new("KL", "KL to the reference policy (per sequence)", ["kl", "kl_mean"]),
-        new("loss", "loss", ["loss"]),
+        new("KL", "KL to the reference policy (per sequence)", ["kl", "kl_mean", "train/kl"]),
+        new("loss", "loss", ["loss", "train/loss"]),
     ];
 
     public static RunCurves Read(string path)

@@ -95,6 +95,12 @@ public class ComparisonTests
         Assert.All(Toy.Methods, m => Assert.Contains(m, table));
         Assert.True(File.Exists(Path.Combine(dir, Comparison.ConfigFile)));
 
+        // the report reads a real comparison folder: both tables, every method, embedded figures
+        string html = File.ReadAllText(PfPpo.Reports.HtmlReport.Write(dir));
+        Assert.All(names, m => Assert.Contains(m, html));
+        Assert.Contains("data:image/png;base64,", html);
+        Assert.DoesNotContain("http://", html);
+
         // a second run reuses every stage; another seed runs only the new seed's stages
         var second = new Recorder();
         await Comparison.RunAsync(dir, Toy, "again", force: false, second, CPU);
