@@ -106,6 +106,19 @@ public static class OptionRules
         return option;
     }
 
+    /// <summary>A folder that exists (a checkpoint, a run), checked before any work starts.</summary>
+    public static Option<T> AcceptExistingFolder<T>(this Option<T> option)
+    {
+        option.Validators.Add(result =>
+        {
+            if (PathOf(result) is string path && !Directory.Exists(path))
+            {
+                result.AddError($"{option.Name}: {path}: no such directory.");
+            }
+        });
+        return option;
+    }
+
     /// <summary>
     /// A path where a file can be written: not a directory, and inside a folder that exists or can be created and is
     /// writable. Checked before any work, and without creating anything, so a refused run leaves no folder behind.

@@ -17,14 +17,7 @@ public static class BondCommand
             model: "The starting policy (an SFT checkpoint with tokenizer.json); also the frozen reference π_ref and the first anchor.",
             output: "Run directory: iteration-I/ (samples.jsonl, logprobs.json, checkpoints/, model/, iteration.json), final/, summary.json, metrics.jsonl, tensorboard/, bond_run.json.",
             seed: "Seed of the prompts, the sampling and the batch order.", modelFlag: "--policy");
-        var rm = new Option<string>("--rm") { Description = "Reward model (pfppo rm-train's output) that ranks the samples.", Required = true };
-        rm.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<string>() is string path && !Directory.Exists(path))
-            {
-                result.AddError($"--rm: {path}: no such directory.");
-            }
-        });
+        var rm = new Option<string>("--rm") { Description = "Reward model (pfppo rm-train's output) that ranks the samples.", Required = true }.AcceptExistingFolder();
         var problems = new Option<string>("--problems") { Description = "Problems whose prompts are sampled (any supported format).", Required = true }.AcceptExistingFile();
         var iterations = new Option<int>("--iterations") { Description = "Anchor updates: each iteration distils the Best-of-N of the previous iteration's model.", DefaultValueFactory = _ => d.Iterations }.InRange(1, 1000);
         var beta = new Option<double>("--beta") { Description = "β_BOND in [0, 1]: weight of the backward KL in (1-β) KL_fwd + β KL_bwd (1: backward only).", DefaultValueFactory = _ => d.Beta }.InRange(0, 1);

@@ -42,14 +42,7 @@ public static class DpoCommand
         var force = new Option<bool>("--force") { Description = "Start over in an --out that holds another run's checkpoints (deletes them)." };
         var stopAfter = new Option<int?>("--stop-after") { Description = "Stop after N steps in this invocation (resume later)." }.InRange(1);
         var iterations = new Option<int>("--iterations") { Description = "Rounds (iterative DPO; the paper: 3). 1: offline on --pairs. K > 1: round 1 on --pairs, then each round samples the previous round's model on --problems, pairs by --rm score and trains against that model.", DefaultValueFactory = _ => 1 }.InRange(1, 1000);
-        var rm = new Option<string?>("--rm") { Description = "Reward model that scores each sampled round's responses (--iterations > 1)." };
-        rm.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<string?>() is string path && !Directory.Exists(path))
-            {
-                result.AddError($"--rm: {path}: no such directory.");
-            }
-        });
+        var rm = new Option<string?>("--rm") { Description = "Reward model that scores each sampled round's responses (--iterations > 1)." }.AcceptExistingFolder();
         var problems = new Option<string?>("--problems") { Description = "Problems whose prompts the sampled rounds use (--iterations > 1)." }.AcceptExistingFile();
         var prompts = new Option<int?>("--prompts") { Description = "Prompts per sampled round: the first K of a seeded shuffle, new each round (default: all)." }.InRange(1);
         var n = new Option<int>("--n") { Description = "Responses sampled per prompt in a sampled round.", DefaultValueFactory = _ => new IterativeDpoOptions().SamplesPerPrompt }.InRange(2, 1024);

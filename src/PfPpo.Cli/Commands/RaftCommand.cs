@@ -17,14 +17,7 @@ public static class RaftCommand
             model: "The starting policy (an SFT checkpoint with tokenizer.json).",
             output: "Run directory: round-R/ (samples.jsonl with rewards, kept.jsonl, sft/, round.json), final/, summary.json, raft_run.json.",
             seed: "Seed of the prompts, the sampling and each round's SFT.", modelFlag: "--policy");
-        var rm = new Option<string>("--rm") { Description = "Reward model (pfppo rm-train's output) that ranks the samples.", Required = true };
-        rm.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<string>() is string path && !Directory.Exists(path))
-            {
-                result.AddError($"--rm: {path}: no such directory.");
-            }
-        });
+        var rm = new Option<string>("--rm") { Description = "Reward model (pfppo rm-train's output) that ranks the samples.", Required = true }.AcceptExistingFolder();
         var problems = new Option<string>("--problems") { Description = "Problems whose prompts are sampled (any supported format).", Required = true }.AcceptExistingFile();
         var n = new Option<int>("--n") { Description = "Responses sampled per prompt.", DefaultValueFactory = _ => d.SamplesPerPrompt }.InRange(1, 1024);
         var prompts = new Option<int?>("--prompts") { Description = "Prompts per round: the first K of a seeded shuffle, new each round (default: all)." }.InRange(1);

@@ -9,6 +9,14 @@ public static class CliRunner
 
     public static Result Run(params string[] args) => Run(TimeSpan.FromMinutes(5), args);
 
+    /// <summary>The command failed with <paramref name="message"/> on stderr and no stack trace.</summary>
+    public static void AssertRefused(Result result, string message)
+    {
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains(message, result.StdErr);
+        Assert.DoesNotContain("   at ", result.StdErr);
+    }
+
     public static Result Run(TimeSpan timeout, params string[] args)
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "pfppo.dll");
