@@ -65,23 +65,11 @@ public static class BondCommand
                 EvalLimit = parse.GetValue(evalLimit), Workers = parse.GetValue(workers), Seed = common.Seed,
             };
             var inputs = new BondInputs(common.Model!, parse.GetValue(rm)!, parse.GetValue(problems)!, common.Output!, parse.GetValue(evalProblems));
-            BondResult result = null!;
-            IAnsiConsole progressConsole = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-            await progressConsole.Progress()
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-                .StartAsync(async context =>
-                {
-                    ProgressTask task = context.AddTask("BOND", maxValue: 1);
-                    var progress = new SynchronousProgress<BondProgress>(p =>
-                    {
-                        task.MaxValue = Math.Max(1, p.Total);
-                        task.Value = p.Done;
-                        task.Description = Markup.Escape($"BOND iteration {p.Iteration}/{p.Iterations} {p.Phase}");
-                    });
-                    result = await BondTrainer.RunAsync(inputs, options, common.Device, common.DType,
-                        parse.GetValue(resume) ? ResumeMode.Resume : ResumeMode.Fresh, parse.GetValue(force), progress,
-                        warning => Console.Error.WriteLine($"warning: {warning}"), cancellation);
-                });
+            BondResult result = await ProgressDisplay.SingleBarAsync<BondProgress, BondResult>("BOND",
+                p => (p.Done, p.Total, $"BOND iteration {p.Iteration}/{p.Iterations} {p.Phase}"),
+                progress => BondTrainer.RunAsync(inputs, options, common.Device, common.DType,
+                    parse.GetValue(resume) ? ResumeMode.Resume : ResumeMode.Fresh, parse.GetValue(force), progress,
+                    warning => Console.Error.WriteLine($"warning: {warning}"), cancellation));
             var table = new Table().AddColumns("iteration", "prompts", "samples", "reward (all)", "reward (best)", "pass rate (all)", "pass rate (best)",
                 "loss", "KL to π_ref", "steps", "seconds");
             foreach (BondIteration r in result.Iterations)

@@ -101,7 +101,6 @@ public static class DpoCommand
             };
             string name = parse.GetValue(loss)!.ToUpperInvariant();
             ResumeMode resumeMode = parse.GetValue(resume) ? ResumeMode.Resume : ResumeMode.Fresh;
-            IAnsiConsole progressConsole = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
             if (parse.GetValue(iterations) > 1)
             {
                 var iterative = new IterativeDpoOptions
@@ -112,21 +111,10 @@ public static class DpoCommand
                 };
                 var inputs = new IterativeDpoInputs(common.Model!, parse.GetValue(rm)!, parse.GetValue(problems)!, common.Output!, parse.GetValue(pairs),
                     parse.GetValue(evalProblems));
-                IterativeDpoResult rounds = null!;
-                await progressConsole.Progress()
-                    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-                    .StartAsync(async context =>
-                    {
-                        ProgressTask task = context.AddTask(name, maxValue: 1);
-                        var progress = new SynchronousProgress<IterativeDpoProgress>(p =>
-                        {
-                            task.MaxValue = Math.Max(1, p.Total);
-                            task.Value = p.Done;
-                            task.Description = Markup.Escape($"iterative {name} round {p.Round}/{p.Rounds} {p.Phase}");
-                        });
-                        rounds = await IterativeDpo.RunAsync(inputs, iterative, common.Device, common.DType, resumeMode, parse.GetValue(force), progress,
-                            warning => Console.Error.WriteLine($"warning: {warning}"), cancellation);
-                    });
+                IterativeDpoResult rounds = await ProgressDisplay.SingleBarAsync<IterativeDpoProgress, IterativeDpoResult>(name,
+                    p => (p.Done, p.Total, $"iterative {name} round {p.Round}/{p.Rounds} {p.Phase}"),
+                    progress => IterativeDpo.RunAsync(inputs, iterative, common.Device, common.DType, resumeMode, parse.GetValue(force), progress,
+                        warning => Console.Error.WriteLine($"warning: {warning}"), cancellation));
                 var roundTable = new Table().AddColumns("round", "pairs from", "samples", "reward", "pass rate", "pairs", "steps", "train loss",
                     "held-out accuracy", "held-out margin", "seconds");
                 foreach (IterativeDpoRound r in rounds.Rounds)
@@ -142,24 +130,13 @@ public static class DpoCommand
                     (rounds.RoundsReused > 0 ? $" ({rounds.RoundsReused} round(s) reused)" : ""));
                 return 0;
             }
-            PreferenceResult result = null!;
-            await progressConsole.Progress()
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-                .StartAsync(async context =>
-                {
-                    ProgressTask task = context.AddTask(name, maxValue: 1);
-                    var progress = new SynchronousProgress<TrainingProgress>(p =>
-                    {
-                        task.MaxValue = p.TotalSteps;
-                        task.Value = p.Step;
-                        task.Description = Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-                            $"{name} loss {p.Metrics.GetValueOrDefault("train/loss"):F3} acc {p.Metrics.GetValueOrDefault("train/accuracy"):P0}") +
-                            (p.Metrics.TryGetValue("eval/accuracy", out double a) ? string.Create(CultureInfo.InvariantCulture, $" held-out {a:P1}") : ""));
-                    });
-                    result = await PreferenceTrainer.RunAsync(common.Model!, parse.GetValue(pairs)!, common.Output!, options, common.Device, common.DType,
-                        parse.GetValue(evalProblems), resumeMode, parse.GetValue(force), progress,
-                        warning => Console.Error.WriteLine($"warning: {warning}"), cancellation);
-                });
+            PreferenceResult result = await ProgressDisplay.SingleBarAsync<TrainingProgress, PreferenceResult>(name,
+                p => (p.Step, p.TotalSteps, string.Create(CultureInfo.InvariantCulture,
+                    $"{name} loss {p.Metrics.GetValueOrDefault("train/loss"):F3} acc {p.Metrics.GetValueOrDefault("train/accuracy"):P0}") +
+                    (p.Metrics.TryGetValue("eval/accuracy", out double a) ? string.Create(CultureInfo.InvariantCulture, $" held-out {a:P1}") : "")),
+                progress => PreferenceTrainer.RunAsync(common.Model!, parse.GetValue(pairs)!, common.Output!, options, common.Device, common.DType,
+                    parse.GetValue(evalProblems), resumeMode, parse.GetValue(force), progress,
+                    warning => Console.Error.WriteLine($"warning: {warning}"), cancellation));
             var table = new Table().AddColumns("loss", "steps", "train loss", "held-out accuracy", "held-out margin", "pass@1", "pairs", "dropped",
                 "reference", "seconds");
             table.AddRow(name, $"{result.Steps}/{result.TotalSteps}", F(result.FinalTrainLoss, "F4"), Percent(result.HeldOutAccuracy),

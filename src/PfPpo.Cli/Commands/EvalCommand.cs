@@ -105,19 +105,16 @@ public static class EvalCommand
 
             EvalReport report = null!;
             // Progress goes to stderr so that stdout stays one JSON object with --json.
-            IAnsiConsole progressConsole = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-            await progressConsole.Progress()
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-                .StartAsync(async context =>
+            await ProgressDisplay.StartAsync(async context =>
+            {
+                ProgressTask generated = context.AddTask("generated", maxValue: set.Count);
+                ProgressTask scored = context.AddTask("scored", maxValue: set.Count);
+                report = await ModelEvaluator.RunAsync(lm, tokenizer, set, options, scorer, new SynchronousProgress<EvalProgress>(p =>
                 {
-                    ProgressTask generated = context.AddTask("generated", maxValue: set.Count);
-                    ProgressTask scored = context.AddTask("scored", maxValue: set.Count);
-                    report = await ModelEvaluator.RunAsync(lm, tokenizer, set, options, scorer, new SynchronousProgress<EvalProgress>(p =>
-                    {
-                        generated.Value = p.Generated;
-                        scored.Value = p.Scored;
-                    }), cancellation);
-                });
+                    generated.Value = p.Generated;
+                    scored.Value = p.Scored;
+                }), cancellation);
+            });
 
             if (parse.GetValue(output) is string path)
             {

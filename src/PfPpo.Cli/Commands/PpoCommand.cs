@@ -163,24 +163,12 @@ public static class PpoCommand
     public static async Task<PpoResult> TrainAsync(PpoInputs inputs, PpoOptions options, ResumeMode resume, bool force,
         TorchSharp.torch.Device device, TorchSharp.torch.ScalarType dtype, CancellationToken cancellation)
     {
-        PpoResult result = null!;
-        IAnsiConsole progressConsole = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-        await progressConsole.Progress()
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-            .StartAsync(async context =>
-            {
-                ProgressTask task = context.AddTask("PPO", maxValue: options.Iterations);
-                var progress = new SynchronousProgress<TrainingProgress>(p =>
-                {
-                    task.Value = p.Step;
-                    task.Description = Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-                        $"PPO it {p.Step}/{p.TotalSteps} reward {p.Metrics.GetValueOrDefault("reward_mean"):F2} pass {p.Metrics.GetValueOrDefault("rollout_pass_rate"):P0}") +
-                        (p.Metrics.TryGetValue("eval_pass_at_1", out double e) ? string.Create(CultureInfo.InvariantCulture, $" held-out {e:P1}") : ""));
-                });
-                result = await PpoTrainer.RunAsync(inputs, options, device, dtype, resume, force, progress,
-                    warning => Console.Error.WriteLine($"warning: {warning}"), cancellation);
-            });
-        return result;
+        return await ProgressDisplay.SingleBarAsync<TrainingProgress, PpoResult>("PPO",
+            p => (p.Step, p.TotalSteps, string.Create(CultureInfo.InvariantCulture,
+                $"PPO it {p.Step}/{p.TotalSteps} reward {p.Metrics.GetValueOrDefault("reward_mean"):F2} pass {p.Metrics.GetValueOrDefault("rollout_pass_rate"):P0}") +
+                (p.Metrics.TryGetValue("eval_pass_at_1", out double e) ? string.Create(CultureInfo.InvariantCulture, $" held-out {e:P1}") : "")),
+            progress => PpoTrainer.RunAsync(inputs, options, device, dtype, resume, force, progress,
+                warning => Console.Error.WriteLine($"warning: {warning}"), cancellation));
     }
 
     private static string Percent(double value) => double.IsNaN(value) ? "-" : (value * 100).ToString("F1", CultureInfo.InvariantCulture) + "%";

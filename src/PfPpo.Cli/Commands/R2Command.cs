@@ -76,22 +76,19 @@ public static class R2Command
             };
             var inputs = new R2Inputs(parse.GetValue(policy), parse.GetValue(rm), parse.GetValue(problems), parse.GetValue(samples));
             R2RunResult run = null!;
-            IAnsiConsole progressConsole = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-            await progressConsole.Progress()
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-                .StartAsync(async context =>
-                {
-                    ProgressTask? generated = null, scored = null;
-                    run = await R2Run.RunAsync(inputs, common.Output!, options, common.Device, common.DType,
-                        new SynchronousProgress<RolloutProgress>(p =>
-                        {
-                            generated ??= context.AddTask("generated", maxValue: 1);
-                            scored ??= context.AddTask("scored", maxValue: 1);
-                            generated.MaxValue = scored.MaxValue = Math.Max(1, p.Total);
-                            generated.Value = p.Generated;
-                            scored.Value = p.Scored;
-                        }), cancellation);
-                });
+            await ProgressDisplay.StartAsync(async context =>
+            {
+                ProgressTask? generated = null, scored = null;
+                run = await R2Run.RunAsync(inputs, common.Output!, options, common.Device, common.DType,
+                    new SynchronousProgress<RolloutProgress>(p =>
+                    {
+                        generated ??= context.AddTask("generated", maxValue: 1);
+                        scored ??= context.AddTask("scored", maxValue: 1);
+                        generated.MaxValue = scored.MaxValue = Math.Max(1, p.Total);
+                        generated.Value = p.Generated;
+                        scored.Value = p.Scored;
+                    }), cancellation);
+            });
             IReadOnlyList<StrategyR2> results = run.Strategies;
 
             var table = new Table().AddColumns("strategy", "kept", "R² per response [[95% CI]]", $"R² binned ({options.Bins} bins) [[95% CI]]");

@@ -65,23 +65,11 @@ public static class RaftCommand
                 EvalLimit = parse.GetValue(evalLimit), Workers = parse.GetValue(workers), Seed = common.Seed,
             };
             var inputs = new RaftInputs(common.Model!, parse.GetValue(rm)!, parse.GetValue(problems)!, common.Output!, parse.GetValue(evalProblems));
-            RaftResult result = null!;
-            IAnsiConsole progressConsole = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-            await progressConsole.Progress()
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-                .StartAsync(async context =>
-                {
-                    ProgressTask task = context.AddTask("RAFT", maxValue: 1);
-                    var progress = new SynchronousProgress<RaftProgress>(p =>
-                    {
-                        task.MaxValue = Math.Max(1, p.Total);
-                        task.Value = p.Done;
-                        task.Description = Markup.Escape($"RAFT round {p.Round}/{p.Rounds} {p.Phase}");
-                    });
-                    result = await RaftTrainer.RunAsync(inputs, options, common.Device, common.DType,
-                        parse.GetValue(resume) ? ResumeMode.Resume : ResumeMode.Fresh, parse.GetValue(force), progress,
-                        warning => Console.Error.WriteLine($"warning: {warning}"), cancellation);
-                });
+            RaftResult result = await ProgressDisplay.SingleBarAsync<RaftProgress, RaftResult>("RAFT",
+                p => (p.Done, p.Total, $"RAFT round {p.Round}/{p.Rounds} {p.Phase}"),
+                progress => RaftTrainer.RunAsync(inputs, options, common.Device, common.DType,
+                    parse.GetValue(resume) ? ResumeMode.Resume : ResumeMode.Fresh, parse.GetValue(force), progress,
+                    warning => Console.Error.WriteLine($"warning: {warning}"), cancellation));
             var table = new Table().AddColumns("round", "prompts", "samples", "reward (all)", "reward (kept)", "pass rate (all)", "pass rate (kept)",
                 "SFT loss", "seconds");
             foreach (RaftRound r in result.Rounds)

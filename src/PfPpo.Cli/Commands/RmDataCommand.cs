@@ -43,21 +43,18 @@ public static class RmDataCommand
                 Pairing = parse.GetValue(pairing) == "all" ? PairingMode.All : PairingMode.MaxEditDistance,
             };
             RmDataResult result = null!;
-            IAnsiConsole progressConsole = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-            await progressConsole.Progress()
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-                .StartAsync(async context =>
-                {
-                    ProgressTask generated = context.AddTask("generated", maxValue: 1);
-                    ProgressTask scored = context.AddTask("scored", maxValue: 1);
-                    result = await RmData.RunAsync(common.Model!, parse.GetValue(problems)!, common.Output!, options, common.Device, common.DType,
-                        new SynchronousProgress<RolloutProgress>(p =>
-                        {
-                            generated.MaxValue = scored.MaxValue = Math.Max(1, p.Total);
-                            generated.Value = p.Generated;
-                            scored.Value = p.Scored;
-                        }), cancellation);
-                });
+            await ProgressDisplay.StartAsync(async context =>
+            {
+                ProgressTask generated = context.AddTask("generated", maxValue: 1);
+                ProgressTask scored = context.AddTask("scored", maxValue: 1);
+                result = await RmData.RunAsync(common.Model!, parse.GetValue(problems)!, common.Output!, options, common.Device, common.DType,
+                    new SynchronousProgress<RolloutProgress>(p =>
+                    {
+                        generated.MaxValue = scored.MaxValue = Math.Max(1, p.Total);
+                        generated.Value = p.Generated;
+                        scored.Value = p.Scored;
+                    }), cancellation);
+            });
             var table = new Table().AddColumns("prompts", "samples", "passed", "pairs", "no pair", "errors", "generate s", "sandbox s", "total s");
             table.AddRow(I(result.Prompts), I(result.Samples), double.IsNaN(result.PassRate) ? "-" : F(result.PassRate * 100, "F1") + "%",
                 I(result.Pairs), I(result.PromptsWithoutPair), I(result.SandboxErrors), F(result.GenerationSeconds, "F1"),

@@ -51,23 +51,12 @@ public static class RmTrainCommand
                 EvalEvery = parse.GetValue(evalEvery), SaveEvery = parse.GetValue(saveEvery), StopAfterSteps = parse.GetValue(stopAfter),
                 Seed = common.Seed,
             };
-            RewardTrainerResult result = null!;
-            await AnsiConsole.Progress()
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-                .StartAsync(async context =>
-                {
-                    ProgressTask task = context.AddTask("reward model", maxValue: 1);
-                    var progress = new SynchronousProgress<TrainingProgress>(p =>
-                    {
-                        task.MaxValue = p.TotalSteps;
-                        task.Value = p.Step;
-                        task.Description = string.Create(CultureInfo.InvariantCulture, $"RM loss {p.Metrics.GetValueOrDefault("train/loss"):F3}") +
-                            (p.Metrics.TryGetValue("eval/accuracy", out double a) ? string.Create(CultureInfo.InvariantCulture, $" held-out acc {a:P1}") : "");
-                    });
-                    result = await RewardTrainer.RunAsync(common.Model!, parse.GetValue(pairs)!, common.Output!, options, common.Device, common.DType,
-                        parse.GetValue(resume) ? ResumeMode.Resume : ResumeMode.Fresh, parse.GetValue(force), progress,
-                        warning => Console.Error.WriteLine($"warning: {warning}"), cancellation);
-                });
+            RewardTrainerResult result = await ProgressDisplay.SingleBarAsync<TrainingProgress, RewardTrainerResult>("reward model",
+                p => (p.Step, p.TotalSteps, string.Create(CultureInfo.InvariantCulture, $"RM loss {p.Metrics.GetValueOrDefault("train/loss"):F3}") +
+                    (p.Metrics.TryGetValue("eval/accuracy", out double a) ? string.Create(CultureInfo.InvariantCulture, $" held-out acc {a:P1}") : "")),
+                progress => RewardTrainer.RunAsync(common.Model!, parse.GetValue(pairs)!, common.Output!, options, common.Device, common.DType,
+                    parse.GetValue(resume) ? ResumeMode.Resume : ResumeMode.Fresh, parse.GetValue(force), progress,
+                    warning => Console.Error.WriteLine($"warning: {warning}"), cancellation));
             var table = new Table().AddColumns("steps", "train loss", "held-out accuracy", "reward mean ± std", "pairs", "dropped", "seconds");
             table.AddRow($"{result.Steps}/{result.TotalSteps}", F(result.FinalTrainLoss, "F4"),
                 double.IsNaN(result.HeldOutAccuracy) ? "-" : F(result.HeldOutAccuracy * 100, "F1") + "%",

@@ -74,23 +74,11 @@ public static class SftCommand
     public static async Task<SftResult> TrainAsync(string modelDir, string dataPath, string outDir, SftOptions options, string? evalData, ResumeMode resume,
         bool force, TorchSharp.torch.Device device, TorchSharp.torch.ScalarType dtype, CancellationToken cancellation)
     {
-        SftResult? result = null;
-        await AnsiConsole.Progress()
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-            .StartAsync(async context =>
-            {
-                ProgressTask task = context.AddTask("SFT", maxValue: 1);
-                var progress = new SynchronousProgress<TrainingProgress>(p =>
-                {
-                    task.MaxValue = p.TotalSteps;
-                    task.Value = p.Step;
-                    task.Description = string.Create(CultureInfo.InvariantCulture, $"SFT loss {p.Metrics.GetValueOrDefault("train/loss"):F3}") +
-                        (p.Metrics.TryGetValue("eval/loss", out double e) ? string.Create(CultureInfo.InvariantCulture, $" held-out {e:F3}") : "");
-                });
-                result = await SftTrainer.RunAsync(modelDir, dataPath, outDir, options, device, dtype, evalData, resume, force, progress,
-                    warning => Console.Error.WriteLine($"warning: {warning}"), cancellation);
-            });
-        return result!;
+        return await ProgressDisplay.SingleBarAsync<TrainingProgress, SftResult>("SFT",
+            p => (p.Step, p.TotalSteps, string.Create(CultureInfo.InvariantCulture, $"SFT loss {p.Metrics.GetValueOrDefault("train/loss"):F3}") +
+                (p.Metrics.TryGetValue("eval/loss", out double e) ? string.Create(CultureInfo.InvariantCulture, $" held-out {e:F3}") : "")),
+            progress => SftTrainer.RunAsync(modelDir, dataPath, outDir, options, device, dtype, evalData, resume, force, progress,
+                warning => Console.Error.WriteLine($"warning: {warning}"), cancellation));
     }
 
     private static string F(double value) => value.ToString("F4", CultureInfo.InvariantCulture);
