@@ -134,7 +134,9 @@ internal static class ComparisonReport
     /// <summary>Table 3: the methods with a filtration strategy, R² (binned, from r2.json) beside pass@1, and the rank correlation.</summary>
     private static void StrategiesSection(HtmlPage page, ComparisonRun run, R2Results? r2, string seeds)
     {
-        MethodResult[] rows = run.Methods.Where(m => m.R2 is not null || m.Kind == "ppo" || (run.RankCorrelation?.Strategies.Contains(m.Name) ?? false)).ToArray();
+        // compare.json gives R² only to the filtration rows (PPO runs that differ only in their filter); GRPO, PPO-S or the
+        // execution-reward row also have kind "ppo" and filter "none" but are not strategies of Table 3
+        MethodResult[] rows = run.Methods.Where(m => m.R2 is not null || (run.RankCorrelation?.Strategies.Contains(m.Name) ?? false)).ToArray();
         if (rows.Length == 0)
         {
             return;
