@@ -45,14 +45,12 @@ def clean_work_root():
                 pass
 
 
-def kill_everything_else(pids):
-    # As PID 1 of the namespace, kill(-1) reaches every other process in it (daemons, orphans, fork bombs).
-    # Without a PID namespace only the task's process groups can be reached (a setsid() daemon escapes).
-    try:
-        if IS_NAMESPACE_INIT:
-            os.kill(-1, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+def kill_everything_else(pids, spare=None):
+    """Kills the task's processes and everything they left, sparing the judge (pid spare).
+    As PID 1 of the namespace, kill(-1) reaches every other process in it (daemons, orphans, fork bombs); to spare the
+    judge, everything is first stopped with kill(-1, SIGSTOP) (atomic against fork: nothing runs or forks after it),
+    then every process but the judge is killed and the judge resumed. Without a PID namespace only the task's process
+    groups can be reached (a setsid() daemon escapes); the judge is in a session of its own."""
     if not IS_NAMESPACE_INIT:
         for pid in pids:
             for kill in (os.killpg, os.kill):
@@ -66,11 +64,44 @@ def kill_everything_else(pids):
             except ChildProcessError:
                 pass
         return
-    while True:
+    if spare is None:
         try:
-            os.waitpid(-1, 0)
-        except ChildProcessError:
-            return
+            os.kill(-1, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        while True:
+            try:
+                os.waitpid(-1, 0)
+            except ChildProcessError:
+                return
+    try:
+        os.kill(-1, signal.SIGSTOP)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        # Everything that exists now is listed: nothing forks after the stop.
+        others = [pid for pid in map(int, filter(str.isdigit, os.listdir("/proc"))) if pid != 1 and pid != spare]
+        for pid in others:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        while others:
+            left = []
+            for pid in others:
+                try:
+                    os.waitpid(pid, 0)  # a child of this process: it dies of the SIGKILL
+                except ChildProcessError:  # not a child yet (its parent is still exiting; then it comes here) or gone
+                    if os.path.exists("/proc/%d" % pid):
+                        left.append(pid)
+            if len(left) == len(others):
+                time.sleep(0.0002)
+            others = left
+    finally:
+        try:
+            os.kill(spare, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -455,19 +486,9 @@ class CandidateGone(Exception):
     pass
 
 
-def harness_main(raw, res_w, call_out, call_in, out_w):
-    _exit = os._exit
-    try:
-        os.setsid()
-        devnull = os.open("/dev/null", os.O_RDONLY)
-        keep_only({0: devnull, 1: out_w, 2: out_w, 5: res_w, 6: call_out, 7: call_in})
-        sys.stdout = open(1, "w", buffering=1, closefd=False, errors="replace")
-        sys.stderr = sys.stdout
-        set_not_dumpable()
-        req = json.loads(raw.decode("utf-8"))
-    except BaseException:
-        _exit(70)
-    res_w, call_out, call_in = 5, 6, 7
+def harness_task(raw, res_w, call_out, call_in):
+    """One task's tests, in the judge process: trusted code only. Returns when the task's records are written."""
+    req = json.loads(raw.decode("utf-8"))
     reader = LineReader(call_in)
 
     def send(record):
@@ -524,8 +545,7 @@ def harness_main(raw, res_w, call_out, call_in, out_w):
     if "ready" not in first:
         send({"setup_error": str(first.get("setup_error", "the program did not start"))[:1000]})
         send({"done": True})
-        sys.stdout.flush()
-        _exit(0)
+        return
 
     remotes = {}
 
@@ -645,13 +665,12 @@ def harness_main(raw, res_w, call_out, call_in, out_w):
             else:
                 send({"i": i, "e": str(rec.get("died", "malformed answer"))[:600]})
         send({"done": True})
-        sys.stdout.flush()
-        _exit(0)
+        return
 
     if plan.get("problem_error"):
         send({"problem_error": plan["problem_error"]})
         send({"done": True})
-        _exit(0)
+        return
     if plan.get("fallback"):
         send({"forgeable": plan["fallback"]})
         write_all(call_out, (json.dumps({"run_tests": {"setup": req.get("setup") or "", "tests": req["tests"]}}) + "\n").encode())
@@ -671,8 +690,7 @@ def harness_main(raw, res_w, call_out, call_in, out_w):
                 seen.add(i)
                 send({k: rec[k] for k in ("i", "ok", "f", "e") if k in rec})
         send({"done": True})
-        sys.stdout.flush()
-        _exit(0)
+        return
 
     if batch:
         ahead.extend(json.dumps(m) for m in batch)
@@ -697,7 +715,7 @@ def harness_main(raw, res_w, call_out, call_in, out_w):
     except BaseException as e:
         send({"setup_error": "test setup failed: " + describe(e)})
         send({"done": True})
-        _exit(0)
+        return
     for i in range(len(req["tests"])):
         before = calls[0]
         try:
@@ -714,12 +732,180 @@ def harness_main(raw, res_w, call_out, call_in, out_w):
             send({"i": i, "f": describe(e)})
         except BaseException as e:
             send({"i": i, "e": describe(e)})
-    try:
-        sys.stdout.flush()
-    except BaseException:
-        pass
     send({"done": True})
-    _exit(0)
+
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The judge: one long-lived process per worker, forked from the pristine worker before any task, that runs every task's
+# harness. It never executes candidate code: it reads the tests from the worker's control socket, receives with them
+# the task's call pipe pair and output pipe (SCM_RIGHTS), and writes its records, then an end marker, on its result
+# pipe. The per-task `kill(-1)` must spare it, so the worker stops everything, kills all but the judge, and resumes it.
+
+JUDGE_CTRL, JUDGE_RES = 8, 5
+JUDGE_LIMITS = [getattr(resource, n) for n in dir(resource) if n.startswith("RLIMIT_")]
+JUDGE_TASKS = 1000  # a judge is replaced after this many tasks (and after any task it did not end cleanly)
+END_PREFIX = b'{"end": '
+
+
+def recv_exact(sock, n, fds=None):
+    """n bytes from sock; with fds (a list), the descriptors that arrived with them are appended."""
+    import socket
+    parts, left = [], n
+    while left:
+        if fds is not None:
+            data, got, _, _ = socket.recv_fds(sock, left, 4)
+            fds.extend(got)
+        else:
+            data = sock.recv(left)
+        if not data:
+            raise EOFError
+        parts.append(data)
+        left -= len(data)
+    return b"".join(parts)
+
+
+def judge_state():
+    """What a task's tests may change in the judge's interpreter and the next task must not see."""
+    return (sys.getrecursionlimit(), os.getcwd(), sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits")
+            else None, list(sys.path), signal.getsignal(signal.SIGALRM))
+
+
+def restore_judge_state(state):
+    limit, cwd, digits, path, alarm = state
+    sys.setrecursionlimit(limit)
+    if os.getcwd() != cwd:
+        os.chdir(cwd)
+    if digits is not None:
+        sys.set_int_max_str_digits(digits)
+    sys.path[:] = path
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, alarm)
+    if builtins.__dict__ != PRISTINE_BUILTINS:
+        builtins.__dict__.clear()
+        builtins.__dict__.update(PRISTINE_BUILTINS)
+
+
+def judge_main(ctrl, res_w):
+    import socket
+    _exit = os._exit
+    try:
+        os.setsid()
+        devnull = os.open("/dev/null", os.O_RDWR)
+        keep_only({0: devnull, 1: devnull, 2: devnull, JUDGE_RES: res_w, JUDGE_CTRL: ctrl})
+        set_not_dumpable()
+        for sig in signal.valid_signals():
+            if sig not in (signal.SIGKILL, signal.SIGSTOP, signal.SIGCHLD):
+                try:
+                    signal.signal(sig, signal.SIG_IGN)  # a program's signal must not interrupt the judge
+                except (OSError, ValueError):
+                    pass
+        sock = socket.socket(fileno=JUDGE_CTRL)
+        state = judge_state()
+    except BaseException:
+        _exit(70)
+    while True:
+        fds = []
+        try:
+            n = int(recv_exact(sock, 11, fds)[:10])
+            raw = recv_exact(sock, n)
+        except BaseException:
+            _exit(0)  # the worker closed the socket (or replaced this judge)
+        status = 0
+        try:
+            call_out, call_in, out_w = fds
+            os.dup2(out_w, 1)
+            os.dup2(out_w, 2)
+            os.close(out_w)
+            sys.stdout = open(1, "w", buffering=1, closefd=False, errors="replace")
+            sys.stderr = sys.stdout
+            harness_task(raw, JUDGE_RES, call_out, call_in)
+        except BaseException:
+            status = 71
+        del raw
+        try:
+            sys.stdout.flush()
+        except BaseException:
+            pass
+        try:
+            os.dup2(0, 1)
+            os.dup2(0, 2)
+            for fd in fds:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            restore_judge_state(state)
+            write_all(JUDGE_RES, END_PREFIX + b"%d}\n" % status)
+        except BaseException:
+            _exit(72)
+
+
+class Judge:
+    """The worker's handle on its judge process."""
+
+    def __init__(self):
+        import socket
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        res_r, res_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                mine.close()
+                judge_main(theirs.detach(), res_w)
+            finally:
+                os._exit(71)
+        theirs.close()
+        os.close(res_w)
+        os.set_blocking(res_r, False)
+        self.pid, self.sock, self.res_r, self.pidfd, self.tasks = pid, mine, res_r, os.pidfd_open(pid), 0
+        self.status = None  # the wait status once it has exited and been reaped
+        self.settings = self.observed()
+
+    def observed(self):
+        """What a same-uid program may change in another process: scheduling and resource limits."""
+        pid = self.pid
+        return (os.getpriority(os.PRIO_PROCESS, pid), os.sched_getscheduler(pid), os.sched_getaffinity(pid),
+                [resource.prlimit(pid, r) for r in JUDGE_LIMITS])
+
+    def intact(self):
+        """After a sweep (no program process left, every signal they sent delivered): whether the judge is as it
+        was started. Catchable signals are ignored by it and SIGSTOP is undone by the sweep's SIGCONT; a pending
+        SIGKILL, a change of priority, scheduler, affinity or limits by the last program would reach the next task,
+        so such a judge is replaced instead."""
+        if self.status is not None or select.select([self.pidfd], [], [], 0)[0]:
+            return False
+        try:
+            with open("/proc/%d/status" % self.pid, "rb") as f:
+                for line in f:
+                    if line.startswith((b"SigPnd:", b"ShdPnd:")) and int(line.split()[1], 16) & (1 << (signal.SIGKILL - 1)):
+                        return False
+            return self.observed() == self.settings
+        except OSError:
+            return False
+
+    def send(self, data, fds):
+        import socket
+        header = b"%010d\n" % len(data)
+        socket.send_fds(self.sock, [header], fds)
+        self.sock.sendall(data)
+        self.tasks += 1
+
+    def reap(self, kill=False):
+        if self.status is None:
+            if kill:
+                try:
+                    os.kill(self.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            _, self.status = os.waitpid(self.pid, 0)
+        return self.status
+
+    def close(self):
+        self.reap(kill=True)
+        self.sock.close()
+        for fd in (self.res_r, self.pidfd):
+            os.close(fd)
 
 
 def contains_handle(t):
@@ -1028,13 +1214,19 @@ def read_exact(fd, n, into=None):
 CLEAN = [False]  # the work root was emptied after the last task (a task that raised may have left it dirty)
 
 
-def run_task(cand, harness_len, scratch, results):
+def run_task(cand, harness_len, scratch, results, judges):
+    judge = judges[0]
+    if judge is not None and judge.status is None and select.select([judge.pidfd], [], [], 0)[0]:
+        judge.reap()  # it died after the last task's end marker (its program could still signal it then)
+    if judge is None or judge.status is not None or judge.tasks >= JUDGE_TASKS:
+        if judge is not None:
+            judge.close()
+        judge = judges[0] = Judge()
     if not CLEAN[0]:
         clean_work_root()
     CLEAN[0] = False
     work = os.path.join(WORK_ROOT, "work")
     os.mkdir(work, 0o700)
-    res_r, res_w = os.pipe()
     out_r, out_w = os.pipe()
     to_cand_r, to_cand_w = os.pipe()
     from_cand_r, from_cand_w = os.pipe()
@@ -1045,64 +1237,61 @@ def run_task(cand, harness_len, scratch, results):
             candidate_main(cand, to_cand_r, from_cand_w, out_w, work)
         finally:
             os._exit(71)
-    # Only now are the tests read: the candidate's memory never held them.
+    # Only now are the tests read: the candidate's memory never held them. They go to the judge as raw bytes.
     read_exact(0, harness_len, scratch)
-    hpid = os.fork()
-    if hpid == 0:
-        try:
-            harness_main(bytes(memoryview(scratch)[:harness_len]), res_w, to_cand_w, from_cand_r, out_w)
-        finally:
-            os._exit(71)
+    try:
+        judge.send(memoryview(scratch)[:harness_len], [to_cand_w, from_cand_r, out_w])
+    except OSError:
+        pass  # the judge is gone: its pidfd says so below
     memoryview(scratch)[:harness_len] = bytes(harness_len)
-    for fd in (res_w, out_w, to_cand_r, to_cand_w, from_cand_r, from_cand_w):
+    for fd in (out_w, to_cand_r, to_cand_w, from_cand_r, from_cand_w):
         os.close(fd)
-    pidfd = os.pidfd_open(hpid)
-    for fd in (res_r, out_r):
-        os.set_blocking(fd, False)
+    res_r, pidfd = judge.res_r, judge.pidfd
+    os.set_blocking(out_r, False)
     deadline = started + float(cand["timeout"])
     max_output = int(cand["max_output_bytes"])
     output, output_total, result_overflow = [], 0, False
-    exited = timed_out = False
-    open_fds = {res_r, out_r}
-    while open_fds:
+    ended = exited = timed_out = False
+    watch = [res_r, out_r, pidfd]
+    while not (ended or exited or result_overflow):
         left = deadline - time.monotonic()
         if left <= 0:
-            timed_out = not exited
+            timed_out = True
             break
-        ready, _, _ = select.select(list(open_fds) + ([] if exited else [pidfd]), [], [], left if not exited else 0)
-        if not ready and exited:
-            break  # harness gone; the candidate holds the output pipe open with nothing to say
-        for fd in ready:
+        for fd in select.select(watch, [], [], left)[0]:
             if fd == pidfd:
-                exited = True
-                open_fds.discard(out_r)  # the candidate may hold it open; what is there is drained below
-                continue
-            if fd == res_r:
+                exited = True  # what it wrote before it died is read below
+            elif fd == res_r:
                 if not results.room():
                     result_overflow = True
-                    open_fds.clear()
                     break
                 try:
                     got = results.read_from(fd)
                 except BlockingIOError:
                     continue
                 if not got:
-                    open_fds.discard(fd)
-                    if exited:
-                        open_fds.clear()
-                continue
-            try:
-                chunk = os.read(fd, 1 << 16)
-            except BlockingIOError:
-                continue
-            if not chunk:
-                open_fds.discard(fd)
-                continue
-            if output_total < max_output:
-                output.append(chunk[: max_output - output_total])
-            output_total += len(chunk)
-        if exited and res_r not in open_fds:
-            break
+                    exited = True
+                elif results.ended():
+                    ended = True
+            else:
+                try:
+                    chunk = os.read(fd, 1 << 16)
+                except BlockingIOError:
+                    continue
+                if not chunk:
+                    watch.remove(fd)
+                    continue
+                if output_total < max_output:
+                    output.append(chunk[: max_output - output_total])
+                output_total += len(chunk)
+    if exited and not ended:
+        judge.reap()
+        try:
+            while results.room() and results.read_from(res_r) and not results.ended():
+                pass  # the records it wrote before it exited
+        except BlockingIOError:
+            pass
+        ended = results.ended()
     elapsed = time.monotonic() - started
     # Drain output that is already there without waiting for the candidate.
     try:
@@ -1114,15 +1303,16 @@ def run_task(cand, harness_len, scratch, results):
             output_total += len(chunk)
     except BlockingIOError:
         pass
-    if not exited:
-        try:
-            os.kill(hpid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    _, status = os.waitpid(hpid, 0)
-    kill_everything_else([cpid])
-    for fd in (res_r, out_r, pidfd):
-        os.close(fd)
+    end_status = results.end_status() if ended else None
+    if end_status is not None and judge.status is None:
+        status = end_status << 8  # a wait status: exited with end_status
+    else:
+        status = judge.reap(kill=True)  # timed out, overflowed or died: this judge is not used again
+    kill_everything_else([cpid], spare=judge.pid if judge.status is None else None)
+    os.close(out_r)
+    if judge.status is not None or end_status or not judge.intact():
+        judge.close()
+        judges[0] = None
     clean_work_root()
     CLEAN[0] = True
 
@@ -1137,6 +1327,8 @@ def run_task(cand, harness_len, scratch, results):
             problem_error = str(rec["problem_error"])
         elif "forgeable" in rec:
             forgeable = str(rec["forgeable"])
+        elif "end" in rec:
+            pass  # the judge's end marker
         elif isinstance(rec.get("i"), int) and rec["i"] not in tests:
             tests[rec["i"]] = rec
     return {
@@ -1181,6 +1373,18 @@ class ResultBuffer:
         n = os.readv(fd, [memoryview(self.buf)[self.used:]])
         self.used += n
         return n
+
+    def ended(self):
+        """Whether the last complete line is the judge's end marker (it writes nothing after it until the next task)."""
+        used = self.used
+        if used < len(END_PREFIX) + 2 or self.buf[used - 1] != 0x0A:
+            return False
+        start = self.buf.rfind(b"\n", 0, used - 1) + 1
+        return self.buf.startswith(END_PREFIX, start, used)
+
+    def end_status(self):
+        start = self.buf.rfind(b"\n", 0, self.used - 1) + 1
+        return int(bytes(self.buf[start + len(END_PREFIX):self.used - 2]))
 
     def records(self):
         """Every record but the plan, as bytes; the plan's place is kept in self.plan (a complete line only)."""
@@ -1280,6 +1484,7 @@ def main():
     results = ResultBuffer()
     gc.collect()
     gc.freeze()  # forked task processes then never scan (and copy on write) the worker's own objects
+    judges = [Judge()]  # forked before any task: it starts as pristine as every candidate
     out = sys.stdout.buffer
     out.write(json.dumps(dict(facts, ready=True)).encode() + b"\n")
     out.flush()
@@ -1294,7 +1499,7 @@ def main():
             scratch = bytearray(harness_len)
         try:
             try:
-                response = run_task(cand, harness_len, scratch, results)
+                response = run_task(cand, harness_len, scratch, results, judges)
             except Exception as e:
                 results.plan = None
                 response = {"id": cand.get("id"), "infra_error": "%s: %s" % (type(e).__name__, e)}

@@ -113,6 +113,58 @@ public class VerdictForgeryTests(SandboxFixture fixture)
         await AssertStillJudges(format);
     }
 
+    /// <summary>Reaches every other process it can see but the worker (PID 1; see docs/sandbox.md, residual risks), as
+    /// the same uid may: signals (catchable ones, a stop and a
+    /// continue), lowered resource limits, the lowest priority, the idle scheduler, one CPU; at import, at call time
+    /// and from a daemon left behind that keeps doing it. The judge that runs the tests serves every task of its
+    /// worker, so none of this may reach a later task's verdict.</summary>
+    private const string Tamper = """
+        import os, signal, resource, time
+        def _tamper():
+            me = os.getpid()
+            for name in os.listdir('/proc'):
+                if not name.isdigit() or int(name) in (me, 1):
+                    continue
+                pid = int(name)
+                for r, v in ((resource.RLIMIT_NOFILE, 5), (resource.RLIMIT_CPU, 1), (resource.RLIMIT_AS, 1 << 24), (resource.RLIMIT_STACK, 1 << 16)):
+                    try:
+                        resource.prlimit(pid, r, (v, v))
+                    except Exception:
+                        pass
+                for change in (lambda: os.setpriority(os.PRIO_PROCESS, pid, 19), lambda: os.sched_setaffinity(pid, {0}),
+                               lambda: os.sched_setscheduler(pid, os.SCHED_IDLE, os.sched_param(0))):
+                    try:
+                        change()
+                    except Exception:
+                        pass
+                for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGALRM, signal.SIGPIPE, signal.SIGSTOP, signal.SIGCONT):
+                    try:
+                        os.kill(pid, sig)
+                    except Exception:
+                        pass
+        if os.fork() == 0:
+            os.setsid()
+            while True:
+                _tamper()
+                time.sleep(0.001)
+        _tamper()
+
+        """;
+
+    [Theory]
+    [MemberData(nameof(Formats))]
+    public async Task TamperingWithOtherProcessesReachesNoLaterVerdict(string format)
+    {
+        var (problem, method) = For(format);
+        string indent = method ? "        " : "    ";
+        var tampered = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ =>
+            Score(problem, Tamper + Function("add", $"{indent}_tamper()\n{indent}return a + b\n", method), SampleKind.Solution)));
+        // Its own verdict may be anything but an infrastructure error (which would leave it out of pass@k).
+        Assert.All(tampered, r => Assert.NotEqual(SampleStatus.Error, r.Status));
+        await AssertStillJudges(format);
+        await AssertStillJudges(format);
+    }
+
     [Theory]
     [InlineData("    return [a + b] * 30_000_000\n")]
     [InlineData("    x = a + b\n    for _ in range(500):\n        x = [x]\n    return x\n")]
