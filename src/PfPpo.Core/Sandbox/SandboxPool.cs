@@ -30,6 +30,7 @@ public sealed class SandboxPool : IAsyncDisposable, IDisposable
     private readonly ConcurrentDictionary<string, string> _plans = new(StringComparer.Ordinal);
     private long _nextId;
     private int _plansReused;
+    private int _workersRetired;
     private int _nextWorkerId;
     private int _disposed;
 
@@ -59,6 +60,9 @@ public sealed class SandboxPool : IAsyncDisposable, IDisposable
 
     /// <summary>Tasks whose harness got its problem's plan from an earlier task instead of analysing the tests again.</summary>
     public int PlansReused => Volatile.Read(ref _plansReused);
+
+    /// <summary>Workers replaced because a program changed their own limits or scheduling (their verdicts stand).</summary>
+    public int WorkersRetired => Volatile.Read(ref _workersRetired);
 
     /// <summary>Most plans kept (one per distinct set of tests); later problems are analysed every time.</summary>
     public const int MaxPlans = 20_000;
@@ -185,6 +189,11 @@ public sealed class SandboxPool : IAsyncDisposable, IDisposable
                 try
                 {
                     var result = Parse(response.RootElement, task, attempts);
+                    if (response.RootElement.TryGetProperty("retire", out var retire) && retire.ValueKind == JsonValueKind.True)
+                    {
+                        Interlocked.Increment(ref _workersRetired);
+                        worker.MarkBroken(); // the program changed the worker's own limits or scheduling: its verdict stands, the worker goes
+                    }
                     if (plan is not null)
                     {
                         Interlocked.Increment(ref _plansReused);

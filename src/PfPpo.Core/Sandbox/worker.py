@@ -1,10 +1,12 @@
 # PfPpo sandbox worker. Runs inside the sandbox as PID 1 of its PID namespace and never executes candidate code
-# itself. Per task it forks two processes joined by a private pipe pair:
-#   * the candidate process runs the program and answers calls (arguments and results are exact-typed builtin data);
-#   * the harness process runs the tests, calling the candidate through proxies, and alone holds the result pipe.
+# itself. Two kinds of process work for it, joined per task by a private pipe pair:
+#   * the candidate process, forked per task, runs the program and answers calls (arguments and results are
+#     exact-typed builtin data);
+#   * the judge, one long-lived process forked before the first task, runs each task's harness: the tests, calling
+#     the candidate through proxies. It alone holds the result pipe.
 # The candidate is forked before the worker reads the task's tests, so they are never in its memory.
 # Protocol on stdin: a 22-byte header "%010d %010d\n" (candidate part and harness part lengths in bytes), then the
-# candidate part (JSON) and the harness part (JSON, read into a scratch buffer that is zeroed after the harness fork).
+# candidate part (JSON) and the harness part (JSON, read into a scratch buffer that is zeroed once sent to the judge).
 # One JSON response per line on stdout.
 import builtins, fcntl, gc, json, os, resource, select, signal, sys, time, shutil
 from types import FunctionType
@@ -480,7 +482,7 @@ def run_in_process(ns, req, reply):
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# The harness process: trusted code only (the problem's tests, setup and prompt), never the candidate's.
+# The harness: trusted code only (the problem's tests, setup and prompt), never the candidate's. It runs in the judge.
 
 class CandidateGone(Exception):
     pass
@@ -841,6 +843,12 @@ def judge_main(ctrl, res_w):
             _exit(72)
 
 
+def process_settings(pid):
+    """What a same-uid program may change in another process: scheduling and resource limits."""
+    return (os.getpriority(os.PRIO_PROCESS, pid), os.sched_getscheduler(pid), os.sched_getaffinity(pid),
+            [resource.prlimit(pid, r) for r in JUDGE_LIMITS])
+
+
 class Judge:
     """The worker's handle on its judge process."""
 
@@ -863,10 +871,7 @@ class Judge:
         self.settings = self.observed()
 
     def observed(self):
-        """What a same-uid program may change in another process: scheduling and resource limits."""
-        pid = self.pid
-        return (os.getpriority(os.PRIO_PROCESS, pid), os.sched_getscheduler(pid), os.sched_getaffinity(pid),
-                [resource.prlimit(pid, r) for r in JUDGE_LIMITS])
+        return process_settings(self.pid)
 
     def intact(self):
         """After a sweep (no program process left, every signal they sent delivered): whether the judge is as it
@@ -1485,6 +1490,7 @@ def main():
     gc.collect()
     gc.freeze()  # forked task processes then never scan (and copy on write) the worker's own objects
     judges = [Judge()]  # forked before any task: it starts as pristine as every candidate
+    own = process_settings(0)
     out = sys.stdout.buffer
     out.write(json.dumps(dict(facts, ready=True)).encode() + b"\n")
     out.flush()
@@ -1500,6 +1506,8 @@ def main():
         try:
             try:
                 response = run_task(cand, harness_len, scratch, results, judges)
+                if process_settings(0) != own:
+                    response["retire"] = True  # a program changed this worker's limits or scheduling: replace it
             except Exception as e:
                 results.plan = None
                 response = {"id": cand.get("id"), "infra_error": "%s: %s" % (type(e).__name__, e)}

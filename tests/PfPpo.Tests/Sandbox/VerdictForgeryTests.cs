@@ -165,6 +165,30 @@ public class VerdictForgeryTests(SandboxFixture fixture)
         await AssertStillJudges(format);
     }
 
+    [Fact]
+    public async Task AWorkerAProgramReprioritisedIsReplacedAndItsVerdictStands()
+    {
+        // The same uid may lower the worker's priority and pin it to one CPU: the verdict stands, the worker is replaced.
+        const string program = """
+            import os
+            def add(a, b):
+                for change in (lambda: os.setpriority(os.PRIO_PROCESS, 1, 19), lambda: os.sched_setaffinity(1, {0})):
+                    try:
+                        change()
+                    except Exception:
+                        pass
+                return a + b
+
+            """;
+        var task = SandboxTask.ForAsserts(program, ["assert add(1, 2) == 3", "assert add(-1, 1) == 0"]);
+        int before = fixture.Pool.WorkersRetired;
+        var results = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => fixture.Pool.RunAsync(task)));
+        Assert.All(results, r => Assert.True(r.Completed && r.Tests.All(t => t.Kind == TestRunKind.Ran), r.InfraError ?? r.SetupError));
+        Assert.True(fixture.Pool.WorkersRetired >= before + 1, $"retired {fixture.Pool.WorkersRetired - before}");
+        var good = await fixture.Pool.RunAsync(SandboxTask.ForAsserts("def add(a, b):\n    return a + b\n", ["assert add(1, 2) == 3"]));
+        Assert.True(good.Completed && good.Tests.All(t => t.Kind == TestRunKind.Ran));
+    }
+
     [Theory]
     [InlineData("    return [a + b] * 30_000_000\n")]
     [InlineData("    x = a + b\n    for _ in range(500):\n        x = [x]\n    return x\n")]
