@@ -16,7 +16,7 @@ public sealed record SeedStat(double Mean, double Low, double High, IReadOnlyLis
 /// <param name="R2">Binned R² of the method's filtration strategy, or null.</param>
 public sealed record MethodResult(string Name, string? Kind, string? Filter, SeedStat? PassAt1, SeedStat? BestValidation,
     IReadOnlyList<KeyValuePair<string, SeedStat>> ByDifficulty, IReadOnlyList<KeyValuePair<string, SeedStat>> Extra, SeedStat? VsPpoM,
-    SeedStat? VsSft, double? R2, double? Seconds, long? SamplesTrained);
+    SeedStat? VsSft, double? R2, double? Seconds, double? SamplesTrained);
 
 /// <summary>Spearman's rank correlation of R² with pass@1 over <paramref name="Strategies"/> (method names), with its interval.</summary>
 public sealed record RankCorrelation(double Spearman, double Low, double High, IReadOnlyList<string> Strategies);
@@ -76,7 +76,7 @@ public sealed record ComparisonRun(string Dir, string? Created, string? Command,
         Stat(method, "pass_at_1", where), Stat(method, "best_val_pass_at_1", where),
         Stats(method, "by_difficulty", where), Stats(method, "extra", where),
         Stat(method, "vs_ppo_m", where), Stat(method, "vs_sft", where),
-        ReportJson.Number(method, "r2", where), ReportJson.Number(method, "seconds", where), ReportJson.Integer(method, "samples_trained", where));
+        ReportJson.Number(method, "r2", where), ReportJson.Number(method, "seconds", where), ReportJson.Number(method, "samples_trained", where));
 
     private static IReadOnlyList<KeyValuePair<string, SeedStat>> Stats(JsonElement method, string name, string where) =>
         ReportJson.Field(method, name, where) is JsonElement group
